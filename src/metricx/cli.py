@@ -1,0 +1,144 @@
+"""The metricx command line: serve, worker, db, demo, user, connections, sync, import."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from metricx.config import get_settings
+
+app = typer.Typer(help="metricx: ad analytics and attribution.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run an async command body to completion."""
+    return asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print an error and exit non-zero."""
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the web app and API with uvicorn (uvloop + httptools)."""
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite and workers > 1:
+        console.print(
+            "[yellow]note:[/yellow] SQLite serializes writes; prefer PostgreSQL "
+            "for several workers."
+        )
+    uvicorn.run(
+        "metricx.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=20,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the configured database to the newest schema."""
+    from metricx.migrate import current_revision, upgrade_database
+
+    url = get_settings().database_url
+
+    async def _go() -> str | None:
+        await upgrade_database(url, revision)
+        return await current_revision(url)
+
+    rev = run(_go)
+    console.print(f"database at revision [bold]{rev}[/bold]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision."""
+    from metricx.migrate import current_revision
+
+    url = get_settings().database_url
+    console.print(run(lambda: current_revision(url)) or "empty")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Email address (the login).")],
+    password: Annotated[str | None, typer.Option(help="Password; asked for when omitted.")] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    workspace: Annotated[
+        str | None, typer.Option(help="Also create a workspace with this name, owned by the user.")
+    ] = None,
+    timezone: Annotated[str, typer.Option(help="Timezone of the new workspace.")] = "UTC",
+    currency: Annotated[str, typer.Option(help="Currency of the new workspace.")] = "USD",
+) -> None:
+    """Create a user (and optionally a workspace they own)."""
+    from metricx.auth.service import create_user
+    from metricx.db import Database
+    from metricx.errors import MetricxError
+    from metricx.workspaces.service import create_workspace
+
+    if password is None:
+        if not sys.stdin.isatty():
+            fail("--password is required when not on a terminal")
+        password = getpass.getpass("Password: ")
+    settings = get_settings()
+
+    async def _go() -> dict[str, Any]:
+        database = Database(settings)
+        try:
+            async with database.transaction() as session:
+                user = await create_user(session, email, password or "", name)
+                out: dict[str, Any] = {"user_id": user.id, "email": user.email}
+                if workspace:
+                    ws = await create_workspace(
+                        session, user, name=workspace, timezone=timezone, currency=currency
+                    )
+                    out["workspace_id"] = ws.id
+                return out
+        finally:
+            await database.dispose()
+
+    try:
+        out = run(_go)
+    except MetricxError as exc:
+        fail(exc.detail)
+        return
+    console.print(f"created user [bold]{out['email']}[/bold] (id {out['user_id']})")
+    if "workspace_id" in out:
+        console.print(f"created workspace id {out['workspace_id']}")
+
+
+def main() -> None:  # pragma: no cover
+    """Entry point."""
+    app()

@@ -1,0 +1,138 @@
+"""Database engine and sessions for both engines (SQLite embedded, PostgreSQL production)."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from metricx.config import Settings
+
+log = structlog.get_logger("metricx.db")
+
+
+@dataclass
+class QueryStats:
+    """Per-request database counters, read by the Server-Timing header and metrics."""
+
+    count: int = 0
+    seconds: float = 0.0
+    starts: list[float] = field(default_factory=list)
+
+
+query_stats: contextvars.ContextVar[QueryStats | None] = contextvars.ContextVar(
+    "metricx_query_stats", default=None
+)
+
+
+def _instrument(engine: AsyncEngine, slow_query_ms: float) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
+        conn.info.setdefault("metricx_t0", []).append(time.perf_counter())
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
+        starts = conn.info.get("metricx_t0")
+        if not starts:
+            return
+        elapsed = time.perf_counter() - starts.pop()
+        stats = query_stats.get()
+        if stats is not None:
+            stats.count += 1
+            stats.seconds += elapsed
+        if elapsed * 1000 >= slow_query_ms:
+            log.warning(
+                "db.slow_query",
+                duration_ms=round(elapsed * 1000, 1),
+                statement=statement[:2000],
+            )
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        # WAL lets readers proceed while a writer commits; foreign keys are off by default.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
+    """Build the async engine for the configured URL, pooled and instrumented."""
+    db_url = make_url(url or settings.database_url)
+    kwargs: dict[str, Any] = {}
+    if db_url.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 10}
+        engine = create_async_engine(db_url, **kwargs)
+        _sqlite_pragmas(engine)
+    else:
+        kwargs.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={
+                "timeout": settings.db_connect_timeout,
+                "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
+                "server_settings": {
+                    # Parallel query hurt large workspaces under concurrency; JIT adds
+                    # planning time to short aggregate queries.
+                    "max_parallel_workers_per_gather": "0",
+                    "jit": "off",
+                    "statement_timeout": str(settings.db_statement_timeout_ms),
+                    "application_name": "metricx",
+                },
+            },
+        )
+        engine = create_async_engine(db_url, **kwargs)
+    _instrument(engine, settings.slow_query_ms)
+    return engine
+
+
+def create_null_pool_engine(url: str) -> AsyncEngine:
+    """An unpooled engine for one-shot tools (migrations, admin commands)."""
+    return create_async_engine(url, poolclass=NullPool)
+
+
+class Database:
+    """The engine plus its session factory; one per process."""
+
+    def __init__(self, settings: Settings, *, url: str | None = None) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings, url=url)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits on success and rolls back on error."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

@@ -1,0 +1,136 @@
+"""The application factory: lifespan resources, middleware, error handlers, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from metricx.cache import create_cache
+from metricx.config import Settings, get_settings
+from metricx.db import Database
+from metricx.deps import DB_DOWN_ERRORS
+from metricx.errors import MetricxError, RateLimited
+from metricx.http import create_http_client
+from metricx.logging import configure_logging
+from metricx.observability import BodyLimitMiddleware, RequestContextMiddleware
+from metricx.responses import JSONResponse
+
+log = structlog.get_logger("metricx.app")
+
+
+def _error(status: int, code: str, detail: str, fields: list[str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": code, "detail": detail, "fields": fields or []}, status_code=status
+    )
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or (str(loc[0]) if loc else "body")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as {"error", "detail", "fields"}."""
+
+    @app.exception_handler(MetricxError)
+    async def _metricx(_: Request, exc: MetricxError) -> JSONResponse:
+        response = JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        fields = sorted({_field_name(e.get("loc", ())) for e in errors})
+        first = errors[0] if errors else {}
+        detail = f"{_field_name(first.get('loc', ()))}: {first.get('msg', 'invalid value')}"
+        return _error(422, "validation_error", detail, fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        response = _error(
+            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
+        )
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DB_DOWN_ERRORS) or type(exc).__name__ in (
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "PoolTimeout",
+            "TimeoutError",
+        ):
+            log.warning("db.unavailable", error=type(exc).__name__)
+            response = _error(503, "service_unavailable", "The database is unavailable; retry.")
+            response.headers["Retry-After"] = "2"
+            return response
+        log.exception("http.unhandled", error=type(exc).__name__)
+        return _error(500, "internal_error", "Something went wrong on our side.")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app; resources are created in the lifespan."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings)
+        app.state.cache = create_cache(settings)
+        app.state.http = create_http_client(settings)
+        for hook in app.state.startup_hooks:
+            await hook(app)
+        log.info(
+            "app.started",
+            database=app.state.db.dialect,
+            cache=app.state.cache.backend and app.state.cache.backend.name,
+        )
+        try:
+            yield
+        finally:
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(app)
+            await app.state.http.aclose()
+            await app.state.cache.close()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="metricx",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/api/pixel/": settings.pixel_max_body_bytes},
+    )
+    app.add_middleware(RequestContextMiddleware)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from metricx import observability
+    from metricx.auth import router as auth_router
+
+    app.include_router(observability.router)
+    app.include_router(auth_router.router)

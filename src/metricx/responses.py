@@ -1,0 +1,22 @@
+"""JSON responses rendered with orjson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+def dumps(content: Any) -> bytes:
+    """orjson with the options every metricx payload needs."""
+    return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class JSONResponse(Response):
+    """A JSON response serialised by orjson (dates, datetimes, dataclasses included)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)

@@ -1,0 +1,51 @@
+"""Tenancy: the AuthContext resolved once at the edge, and the one place that scopes queries.
+
+Every workspace-scoped query goes through `scoped()`; a resource outside the caller's
+workspace is simply not found (404), never forbidden and never returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Select
+
+from metricx.errors import Forbidden
+
+Role = Literal["owner", "admin", "viewer"]
+ROLE_RANK: dict[str, int] = {"viewer": 0, "admin": 1, "owner": 2}
+
+S = TypeVar("S", bound=Select[Any])
+
+
+@dataclass(frozen=True, slots=True)
+class AuthContext:
+    """Who is asking, in which workspace, with what role."""
+
+    user_id: int
+    workspace_id: int
+    role: Role
+    timezone: str = "UTC"
+    currency: str = "USD"
+    data_version: int = 1
+
+    def require(self, role: Role) -> None:
+        """Raise 403 unless the caller has at least `role` in this workspace."""
+        if ROLE_RANK[self.role] < ROLE_RANK[role]:
+            raise Forbidden(f"This action needs the {role} role in this workspace.")
+
+    @property
+    def can_write(self) -> bool:
+        """Admins and owners change settings, connections and data."""
+        return ROLE_RANK[self.role] >= ROLE_RANK["admin"]
+
+
+def scoped(stmt: S, model: Any, ctx: AuthContext) -> S:
+    """Filter a select to the caller's workspace: the one tenant filter of the code base."""
+    return stmt.where(model.workspace_id == ctx.workspace_id)
+
+
+def unscoped_across_all_workspaces(stmt: S) -> S:
+    """Mark a query that deliberately reads every tenant (scheduler, admin CLI only)."""
+    return stmt
