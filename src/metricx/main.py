@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability
     from metricx.auth import router as auth_router
+    from metricx.dashboard import router as dashboard_router
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    app.include_router(dashboard_router.router)
