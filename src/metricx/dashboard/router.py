@@ -91,7 +91,7 @@ async def dashboard(
 ) -> Response:
     """Everything the dashboard shows, in one cached request (ETag / 304)."""
     req = service.DashboardRequest(timeframe, start, end, provider)
-    prepared = await service.prepare_dashboard(session, ctx, req, clock)
+    prepared = service.prepare_dashboard(ctx, req, clock)
     headers = {"ETag": prepared.etag, "Cache-Control": "private, no-cache"}
     if _etag_matches(request.headers.get("if-none-match"), prepared.etag):
         return Response(status_code=304, headers=headers)

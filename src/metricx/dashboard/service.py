@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.cache import Cache
 from metricx.dashboard import queries
-from metricx.errors import NotFound
 from metricx.metrics import engine
 from metricx.metrics.registry import METRICS, raw_value
 from metricx.metrics.schemas import Filters, SemanticQuery, TimeframeSpec
@@ -98,17 +97,11 @@ def _kpi(key: str, result: engine.QueryResult, sparkline: bool) -> dict[str, Any
     }
 
 
-async def prepare_dashboard(
-    session: AsyncSession, ctx: AuthContext, req: DashboardRequest, clock: Clock
-) -> Prepared:
+def prepare_dashboard(ctx: AuthContext, req: DashboardRequest, clock: Clock) -> Prepared:
     """Resolve the period and derive the cache key and ETag (no SQL runs here)."""
     tf = resolve(req.timeframe, req.start, req.end, tz=ctx.timezone, clock=clock)
-    ws = await queries.workspace(session, ctx)
-    if ws is None:
-        raise NotFound("Workspace not found.")
     params = "|".join(
-        str(p)
-        for p in (ws.name, ctx.timezone, ctx.currency, tf.key, tf.start, tf.end, req.provider)
+        str(p) for p in (ctx.timezone, ctx.currency, tf.key, tf.start, tf.end, req.provider)
     )
     digest = hashlib.sha256(params.encode()).hexdigest()[:24]
     key = f"mx:dash:{CACHE_VERSION}:{ctx.workspace_id}:{ctx.data_version}:{digest}"
@@ -164,13 +157,11 @@ async def build_dashboard(
             "breakdown": {"by": "campaign", "sort": "spend", "limit": TOP_CAMPAIGNS},
         }
     )
-    connections = await queries.connections(session, ctx)
-    ws = await queries.workspace(session, ctx)
-    assert ws is not None
+    name, connections = await queries.workspace_status(session, ctx)
     return {
         "workspace": {
             "id": ctx.workspace_id,
-            "name": ws.name,
+            "name": name,
             "timezone": ctx.timezone,
             "currency": ctx.currency,
         },
