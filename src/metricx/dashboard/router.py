@@ -131,14 +131,11 @@ async def post_kpis(
     ctx: WorkspaceCtx, session: SessionDep, clock: ClockDep, body: KpiRequest
 ) -> dict[str, Any]:
     """KPI widgets for API clients: metrics, timeframe, filters, compare, sparkline."""
-    spec = body.timeframe
-    if isinstance(spec, str):
-        spec = TimeframeSpec(key=spec)
     return await service.kpis(
         session,
         ctx,
         metrics=body.metrics,
-        timeframe=spec,
+        timeframe=body.timeframe,
         filters=body.filters,
         compare=body.compare,
         sparkline=body.sparkline,
@@ -188,7 +185,7 @@ async def list_entities(
     end: EndQ = None,
     sort: Annotated[str, Query(max_length=32)] = "spend",
     order: Literal["asc", "desc"] = "desc",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=20_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
     status: ListQ = None,
     provider: ListQ = None,

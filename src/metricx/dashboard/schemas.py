@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metricx.metrics.schemas import Filters, TimeframeSpec
 
@@ -132,10 +132,15 @@ class KpiRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metrics: list[str] = Field(min_length=1, max_length=30)
-    timeframe: TimeframeSpec | str = Field(default_factory=TimeframeSpec)
+    timeframe: TimeframeSpec = Field(default_factory=TimeframeSpec)
     compare: bool = True
     sparkline: bool = True
     filters: Filters = Field(default_factory=Filters)
+
+    @field_validator("timeframe", mode="before")
+    @classmethod
+    def _key_shorthand(cls, value: object) -> object:
+        return {"key": value} if isinstance(value, str) else value
 
 
 class EntityRowOut(BaseModel):

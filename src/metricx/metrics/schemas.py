@@ -79,6 +79,14 @@ class Filters(BaseModel):
                 raise ValueError(f"unknown status {item!r}")
         return sorted(set(value))
 
+    @field_validator("name_contains")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # Control characters (NUL above all) are never part of a name and break drivers.
+        if value is not None and any(ord(c) < 32 for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
     @field_validator("entity_ids")
     @classmethod
     def _ids(cls, value: list[int]) -> list[int]:
