@@ -18,15 +18,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from metricx.errors import ValidationFailed
-from metricx.metrics.queries import (
-    AD_COLUMNS,
-    Sums,
-    _as_date,
-    _lo,
-    _Tree,
-    as_number,
-    entity_conditions,
-)
+from metricx.metrics import tree
+from metricx.metrics.queries import AD_COLUMNS, Sums, as_date, as_number, lower_bound
 from metricx.metrics.registry import METRICS
 from metricx.metrics.schemas import Filters
 from metricx.metrics.timeframes import Timeframe
@@ -72,8 +65,9 @@ async def entity_rows(
     compare: bool,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of entity rows at `level` with current (and previous) sums, and the total."""
-    tree = _Tree()
-    target = tree.at_level(level)
+    # Status and name describe the listed rows themselves, so they filter the listing.
+    entities = tree.mapping(ctx, filters.model_copy(update={"status": [], "name_contains": None}),
+                            level=level)  # fmt: skip
     is_current = MetricFact.event_date >= tf.start
     sums: list[Any] = []
     for key, column in AD_COLUMNS.items():
@@ -82,21 +76,21 @@ async def entity_rows(
         if compare:
             sums.append(func.sum(case((is_current, 0), else_=col)).label(f"prev_{key}"))
     agg_where: list[Any] = [
-        MetricFact.event_date >= _lo(tf, compare),
+        MetricFact.event_date >= lower_bound(tf, compare),
         MetricFact.event_date <= tf.end,
-        target.is_not(None),
     ]
     if filters.provider:
         agg_where.append(MetricFact.provider.in_(filters.provider))
-    if filters.entity_ids:
-        agg_where.append(tree.within(filters.entity_ids))
     agg = (
         scoped(
-            tree.join(select(target.label("target_id"), *sums)).where(*agg_where),
+            select(entities.c.target_id, *sums)
+            .select_from(MetricFact)
+            .join(entities, entities.c.entity_id == MetricFact.entity_id)
+            .where(*agg_where),
             MetricFact,
             ctx,
         )
-        .group_by(target)
+        .group_by(entities.c.target_id)
         .subquery("agg")
     )
 
@@ -112,7 +106,7 @@ async def entity_rows(
         stmt = stmt.join(agg, agg.c.target_id == row.id)
     else:
         stmt = stmt.outerjoin(agg, agg.c.target_id == row.id)
-    stmt = stmt.where(row.level == level, *entity_conditions(row, filters))
+    stmt = stmt.where(row.level == level, *tree.entity_conditions(row, filters))
     if filters.provider:
         stmt = stmt.where(row.provider.in_(filters.provider))
     if filters.parent_id:
@@ -163,33 +157,28 @@ async def entity_series(
     """Daily ad measures of the given entities over the current period."""
     if not ids:
         return {}
-    tree = _Tree()
-    target = tree.at_level(level)
-    where: list[Any] = [
-        MetricFact.event_date >= tf.start,
-        MetricFact.event_date <= tf.end,
-        tree.within(ids),
-    ]
+    entities = tree.mapping(ctx, Filters(entity_ids=filters.entity_ids), level=level, only=ids)
+    where: list[Any] = [MetricFact.event_date >= tf.start, MetricFact.event_date <= tf.end]
     if filters.provider:
         where.append(MetricFact.provider.in_(filters.provider))
     stmt = scoped(
-        tree.join(
-            select(
-                target.label("target_id"),
-                MetricFact.event_date,
-                *(
-                    func.coalesce(func.sum(getattr(MetricFact, c)), 0).label(k)
-                    for k, c in AD_COLUMNS.items()
-                ),
-            )
-        ).where(*where),
+        select(
+            entities.c.target_id,
+            MetricFact.event_date,
+            *(
+                func.coalesce(func.sum(getattr(MetricFact, c)), 0).label(k)
+                for k, c in AD_COLUMNS.items()
+            ),
+        )
+        .select_from(MetricFact)
+        .join(entities, entities.c.entity_id == MetricFact.entity_id)
+        .where(*where),
         MetricFact,
         ctx,
-    ).group_by(target, MetricFact.event_date)
+    ).group_by(entities.c.target_id, MetricFact.event_date)
     out: dict[int, dict[date, Sums]] = {}
-    wanted = set(ids)
     for r in (await session.execute(stmt)).all():
-        if r.target_id in wanted:
-            day = _as_date(r.event_date)
-            out.setdefault(r.target_id, {})[day] = {k: as_number(getattr(r, k)) for k in AD_COLUMNS}
+        out.setdefault(r.target_id, {})[as_date(r.event_date)] = {
+            k: as_number(getattr(r, k)) for k in AD_COLUMNS
+        }
     return out

@@ -18,25 +18,23 @@ from sqlalchemy import (
     Date,
     Select,
     String,
-    and_,
     case,
     cast,
     false,
     func,
     literal_column,
     null,
-    or_,
     select,
     type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from metricx.metrics import tree
 from metricx.metrics.schemas import Filters
 from metricx.metrics.timeframes import Timeframe
-from metricx.models import DailyRollup, Entity, ManualCost, MetricFact, ShopifyOrder
+from metricx.models import DailyRollup, ManualCost, MetricFact, ShopifyOrder
 from metricx.tenancy import AuthContext, scoped
 
 AD_COLUMNS = {
@@ -46,9 +44,6 @@ AD_COLUMNS = {
     "conversions": "conversions",
     "revenue": "revenue_micros",
 }
-# Entity trees are at most account > campaign > adset > ad > creative: three parent hops
-# reach any ancestor of a fact's entity at campaign, adset or ad level.
-HOPS = 3
 
 Sums = dict[str, float | int]
 
@@ -72,7 +67,7 @@ def as_number(value: Any) -> float | int:
     return value  # type: ignore[no-any-return]
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -92,7 +87,7 @@ def _period(col: Any, tf: Timeframe) -> ColumnElement[int]:
     return case((col >= tf.start, 0), else_=1)
 
 
-def _lo(tf: Timeframe, compare: bool) -> date:
+def lower_bound(tf: Timeframe, compare: bool) -> date:
     return tf.previous_start if compare else tf.start
 
 
@@ -143,69 +138,12 @@ def _read_grains(rows: Sequence[Any], keys: Sequence[str]) -> Grains:
         if row.grain == "total":
             out.totals[int(row.period)] = sums
         elif row.grain == "day":
-            out.days[_as_date(row.day)] = sums
+            out.days[as_date(row.day)] = sums
         elif row.grain == "week":
-            out.weeks[_as_date(row.day)] = sums
+            out.weeks[as_date(row.day)] = sums
         else:
             out.providers[(int(row.period), row.provider)] = sums
     return out
-
-
-class _Tree:
-    """A fact's entity and its ancestors, joined by primary key."""
-
-    def __init__(self) -> None:
-        self.nodes = [aliased(Entity, name=f"e{i}") for i in range(HOPS + 1)]
-
-    def join(self, stmt: Select[Any]) -> Select[Any]:
-        """Select from metric_facts joined to the fact's entity and its ancestors."""
-        stmt = stmt.select_from(MetricFact).join(
-            self.nodes[0], self.nodes[0].id == MetricFact.entity_id
-        )
-        for child, parent in zip(self.nodes, self.nodes[1:], strict=False):
-            stmt = stmt.outerjoin(parent, parent.id == child.parent_id)
-        return stmt
-
-    def at_level(self, level: str) -> ColumnElement[Any]:
-        """The id of the fact's entity or ancestor at `level` (an entity's own facts count)."""
-        return case(*((n.level == level, n.id) for n in self.nodes), else_=null())
-
-    def within(self, ids: Sequence[int]) -> ColumnElement[bool]:
-        """The fact's entity is one of `ids` or descends from one."""
-        return or_(*(n.id.in_(list(ids)) for n in self.nodes))
-
-
-def _name_like(col: Any, needle: str) -> ColumnElement[bool]:
-    escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(col).like(f"%{escaped}%", escape="\\")
-
-
-def entity_conditions(node: Any, filters: Filters) -> list[ColumnElement[bool]]:
-    """Status and name conditions on one entity."""
-    conds: list[ColumnElement[bool]] = []
-    if filters.status:
-        conds.append(node.status.in_(filters.status))
-    if filters.name_contains:
-        conds.append(_name_like(node.name, filters.name_contains))
-    return conds
-
-
-def _fact_filters(tree: _Tree, filters: Filters, filter_level: str | None) -> list[Any]:
-    conds: list[Any] = []
-    if filters.provider:
-        conds.append(MetricFact.provider.in_(filters.provider))
-    if filters.entity_ids:
-        conds.append(tree.within(filters.entity_ids))
-    if filters.parent_id:
-        conds.append(tree.within([filters.parent_id]))
-    if filter_level and (filters.status or filters.name_contains):
-        # Status and name describe the fact's ancestor at the filter level.
-        conds.append(
-            or_(
-                *(and_(n.level == filter_level, *entity_conditions(n, filters)) for n in tree.nodes)
-            )
-        )
-    return conds
 
 
 def _ad_sums(model: Any) -> dict[str, ColumnElement[Any]]:
@@ -223,7 +161,7 @@ async def ad_grains(
 ) -> Grains:
     """Ad measures by grain; daily rollups unless an entity filter needs the facts."""
     dialect = session.bind.dialect.name
-    lo = _lo(tf, compare)
+    lo = lower_bound(tf, compare)
     if not filters.touches_entities:
         where = [DailyRollup.event_date >= lo, DailyRollup.event_date <= tf.end]
         if filters.provider:
@@ -234,14 +172,17 @@ async def ad_grains(
             aggs=_ad_sums(DailyRollup), tf=tf, grains=grains, dialect=dialect,
         )  # fmt: skip
     else:
-        tree = _Tree()
-        where = [
-            MetricFact.event_date >= lo,
-            MetricFact.event_date <= tf.end,
-            *_fact_filters(tree, filters, "campaign"),
-        ]
+        # Status and name filters describe campaigns when no entity breakdown is asked.
+        entities = tree.mapping(ctx, filters, filter_level="campaign")
+        where = [MetricFact.event_date >= lo, MetricFact.event_date <= tf.end]
+        if filters.provider:
+            where.append(MetricFact.provider.in_(filters.provider))
         stmt = _grain_union(
-            model=MetricFact, ctx=ctx, from_=tree.join, where=where,
+            model=MetricFact, ctx=ctx,
+            from_=lambda s: s.select_from(MetricFact).join(
+                entities, entities.c.entity_id == MetricFact.entity_id
+            ),
+            where=where,
             date_col=MetricFact.event_date, provider_col=MetricFact.provider,
             aggs=_ad_sums(MetricFact), tf=tf, grains=grains, dialect=dialect,
         )  # fmt: skip
@@ -261,7 +202,7 @@ async def order_grains(
     session: AsyncSession, ctx: AuthContext, tf: Timeframe, *, grains: set[str], compare: bool
 ) -> Grains:
     """Orders, net order revenue and COGS by the shop's local order day."""
-    lo = _lo(tf, compare)
+    lo = lower_bound(tf, compare)
     aggs = {
         "orders": func.count(),
         "order_revenue": func.coalesce(
