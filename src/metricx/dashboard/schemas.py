@@ -7,7 +7,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from metricx.metrics.registry import METRICS
 from metricx.metrics.schemas import Filters, TimeframeSpec
+
+# The registry's keys as an enum, so the OpenAPI document lists every metric.
+MetricKey = Literal[tuple(METRICS)]  # type: ignore[valid-type]
+SortKey = Literal[("name", *METRICS)]  # type: ignore[valid-type]
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of the API."""
+
+    error: str
+    detail: str
+    fields: list[str]
 
 
 class WorkspaceInfo(BaseModel):
@@ -131,7 +144,7 @@ class KpiRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    metrics: list[str] = Field(min_length=1, max_length=30)
+    metrics: list[MetricKey] = Field(min_length=1, max_length=30)  # type: ignore[valid-type]
     timeframe: TimeframeSpec = Field(default_factory=TimeframeSpec)
     compare: bool = True
     sparkline: bool = True
