@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app; resources are created in the lifespan."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if settings.sentry_dsn:
+        _init_sentry(settings.sentry_dsn, settings.env)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,6 +128,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     _include_routers(app)
     return app
+
+
+def _init_sentry(dsn: str, environment: str) -> None:
+    try:
+        import sentry_sdk
+    except ImportError:
+        log.warning("sentry.unavailable", hint="pip install 'metricx[sentry]'")
+        return
+    sentry_sdk.init(
+        dsn=dsn, environment=environment, traces_sample_rate=0.0, send_default_pii=False
+    )
 
 
 def _include_routers(app: FastAPI) -> None:
