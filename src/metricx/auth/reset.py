@@ -45,7 +45,8 @@ def deliver_reset_link(settings: Settings, base_url: str, secret: str) -> None:
         log.info("auth.password_reset_requested")
         return
     link = f"{base_url.rstrip('/')}{RESET_PATH}?t={secret}"
-    log.info("auth.password_reset_link", link=link)
+    # A warning so it shows at every log level: it is the only way the link reaches anyone.
+    log.warning("auth.password_reset_link", link=link, reason="no mail delivery configured")
 
 
 async def confirm_reset(
