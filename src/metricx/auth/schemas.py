@@ -7,6 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 NEW_PASSWORD_MIN = 8
+# Patterns keep control characters (NUL above all: PostgreSQL refuses it in text) out of
+# everything stored or looked up, and tell API clients and fuzzers what is valid.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+EMAIL = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
+TOKEN = r"^[A-Za-z0-9_.\-]+$"
 
 
 class LoginIn(BaseModel):
@@ -14,7 +19,7 @@ class LoginIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -23,9 +28,9 @@ class RegisterIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
     password: str = Field(min_length=NEW_PASSWORD_MIN, max_length=1024)
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=200, pattern=PLAIN_TEXT)
 
 
 class ChangePasswordIn(BaseModel):
@@ -42,7 +47,7 @@ class ResetRequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
 
 
 class ResetConfirmIn(BaseModel):
@@ -50,7 +55,7 @@ class ResetConfirmIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field(min_length=1, max_length=200, pattern=TOKEN)
     new_password: str = Field(min_length=NEW_PASSWORD_MIN, max_length=1024)
 
 
@@ -90,7 +95,7 @@ class ApiTokenIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=PLAIN_TEXT)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

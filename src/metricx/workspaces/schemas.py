@@ -7,7 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metricx.auth.schemas import EMAIL, PLAIN_TEXT, TOKEN
+
 MAX_ID = 2**63 - 1
+TIMEZONE = r"^[A-Za-z0-9_+\-/]+$"
+CURRENCY = r"^[A-Za-z]{3}$"
 AssignableRole = Literal["admin", "viewer"]
 Role = Literal["owner", "admin", "viewer"]
 
@@ -17,9 +21,9 @@ class WorkspaceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    timezone: str = Field(default="UTC", min_length=1, max_length=64)
-    currency: str = Field(default="USD", min_length=3, max_length=3)
+    name: str = Field(min_length=1, max_length=200, pattern=PLAIN_TEXT)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64, pattern=TIMEZONE)
+    currency: str = Field(default="USD", min_length=3, max_length=3, pattern=CURRENCY)
 
 
 class WorkspaceUpdate(BaseModel):
@@ -27,9 +31,9 @@ class WorkspaceUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=PLAIN_TEXT)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64, pattern=TIMEZONE)
+    currency: str | None = Field(default=None, min_length=3, max_length=3, pattern=CURRENCY)
 
 
 class WorkspaceOut(BaseModel):
@@ -86,7 +90,7 @@ class InviteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, pattern=EMAIL)
     role: AssignableRole = "viewer"
 
 
@@ -114,4 +118,4 @@ class AcceptIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field(min_length=1, max_length=200, pattern=TOKEN)
