@@ -369,3 +369,27 @@ async def test_workspace_route_isolation(client, app, db, method: str, template:
 
 
 _DISCOVERED = _discovered()
+
+
+WRITE_ROUTES = sorted(key for key in MATRIX if key[0] in ("POST", "PUT", "PATCH", "DELETE"))
+
+
+@pytest.mark.parametrize(("method", "template"), WRITE_ROUTES, ids=lambda v: str(v))
+async def test_cookie_writes_need_csrf(client, app, db, method: str, template: str) -> None:
+    """Every workspace-scoped write, authenticated by the session cookie, needs the CSRF token."""
+    if (method, template) not in _DISCOVERED:
+        pytest.skip("route not in this app (the coverage test reports it)")
+    case = MATRIX[(method, template)]
+    world = await build_world(db, app.state.settings)
+    before = await fingerprint(db, world.ids["workspace_id"])
+    values = {name: world.ids[key] for name, key in case.params.items()}
+    url = template.format(workspace_id=world.ids["workspace_id"], **values)
+    client.cookies.clear()
+    client.cookies.set("mx_session", world.tokens["owner"])
+    body = _resolve(case.body, world)
+    response = await client.request(
+        method, url, json=body if body is not None or method != "DELETE" else None
+    )
+    assert response.status_code == 403, f"{method} {template}: {response.status_code}"
+    assert response.json()["error"] == "csrf_failed"
+    assert await fingerprint(db, world.ids["workspace_id"]) == before

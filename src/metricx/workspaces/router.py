@@ -52,6 +52,18 @@ def _workspace_out(workspace: Workspace, role: str) -> WorkspaceOut:
     )
 
 
+def _summary(workspace: Workspace, role: str) -> WorkspaceSummary:
+    return WorkspaceSummary.model_validate(
+        {
+            "id": workspace.id,
+            "name": workspace.name,
+            "timezone": workspace.timezone,
+            "currency": workspace.currency,
+            "role": role,
+        }
+    )
+
+
 def _member_out(membership: Membership, user: User) -> MemberOut:
     return MemberOut.model_validate(
         {
@@ -68,12 +80,7 @@ def _member_out(membership: Membership, user: User) -> MemberOut:
 async def list_workspaces(user: CurrentUser, session: SessionDep) -> list[WorkspaceSummary]:
     """Your workspaces with your role in each."""
     rows = await service.list_workspaces(session, user)
-    return [
-        WorkspaceSummary(
-            id=ws.id, name=ws.name, timezone=ws.timezone, currency=ws.currency, role=role
-        )  # type: ignore[arg-type]
-        for ws, role in rows
-    ]
+    return [_summary(ws, role) for ws, role in rows]
 
 
 @router.post("", response_model=WorkspaceOut, status_code=status.HTTP_201_CREATED)
@@ -180,12 +187,4 @@ async def accept_invite(
 ) -> WorkspaceSummary:
     """Join a workspace with an invite sent to your email."""
     workspace, role = await invites.accept_invite(session, settings, user, body.token)
-    return WorkspaceSummary.model_validate(
-        {
-            "id": workspace.id,
-            "name": workspace.name,
-            "timezone": workspace.timezone,
-            "currency": workspace.currency,
-            "role": role,
-        }
-    )
+    return _summary(workspace, role)
