@@ -38,3 +38,15 @@ async def test_malformed_bodies_and_headers_are_4xx(client, db) -> None:
         assert response.status_code == 401, header
     huge = await client.delete("/api/auth/tokens/99999999999999999999", headers=h)
     assert huge.status_code == 422 and huge.json()["fields"] == ["token_id"]
+
+
+async def test_oversized_bodies_are_413_on_workspace_routes(client, db) -> None:
+    tenant = await make_tenant(db)
+    h = await login_headers(client, tenant.email)
+    response = await client.patch(
+        f"/api/workspaces/{tenant.workspace_id}",
+        content=b'{"name": "' + b"x" * 2_000_000 + b'"}',
+        headers={**h, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"

@@ -34,6 +34,7 @@ Add one line to `MATRIX`: `("METHOD", "/api/workspaces/{workspace_id}/..."): Cas
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -67,6 +68,7 @@ Role = Literal["viewer", "admin", "owner"]
 RANK = {"viewer": 0, "admin": 1, "owner": 2}
 MARKER = "TGTSECRET"  # in every target name and email; must never reach an outsider
 MISSING_WORKSPACE_ID = 2**62
+CALL_TIMEOUT_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -314,12 +316,16 @@ async def call(
     for name, value in cookies.items():
         client.cookies.set(name, value)
     body = _resolve(case.body, world)
-    return await client.request(
-        method,
-        url,
-        headers=headers,
-        params=_resolve(case.query, world),
-        json=body if body is not None or method in ("POST", "PUT", "PATCH") else None,
+    # Bounded so an endless stream (SSE) fails the test instead of hanging it.
+    return await asyncio.wait_for(
+        client.request(
+            method,
+            url,
+            headers=headers,
+            params=_resolve(case.query, world),
+            json=body if body is not None or method in ("POST", "PUT", "PATCH") else None,
+        ),
+        timeout=CALL_TIMEOUT_SECONDS,
     )
 
 

@@ -40,6 +40,8 @@ def deliver_reset_link(settings: Settings, base_url: str, secret: str) -> None:
     """Hand the link to the user; there is no mailer yet, so development logs it.
 
     Production never logs the token: the link would be a password in the log store.
+    A mailer must build the link from a configured public URL, never from the request's
+    Host header, or an attacker could have reset links sent pointing at their own site.
     """
     if settings.env == "production":
         log.info("auth.password_reset_requested")
