@@ -101,8 +101,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", W + "/status"): Case(),
     # members
     ("GET", W + "/members"): Case(),
+    # Cookie mode here keeps the matrix's cookie+CSRF path (used by web pages) exercised.
     ("PATCH", W + "/members/{user_id}"): Case(
-        params={"user_id": "member_id"}, body={"role": "admin"}
+        params={"user_id": "member_id"}, body={"role": "admin"}, auth="cookie"
     ),
     ("DELETE", W + "/members/{user_id}"): Case(params={"user_id": "member_id"}),
     ("POST", W + "/transfer-ownership"): Case(
