@@ -152,3 +152,11 @@ async def test_bearer_requests_are_exempt_from_csrf(client, db) -> None:
     client.cookies.clear()
     response = await client.post("/api/workspaces", json={"name": "Bearer"}, headers=headers)
     assert response.status_code == 201
+
+
+async def test_form_post_to_a_json_route_is_4xx_not_500(client) -> None:
+    csrf = (await register(client)).json()["csrf_token"]
+    with_token = await client.post("/api/workspaces", data={"csrf_token": csrf, "name": "F"})
+    without = await client.post("/api/workspaces", data={"name": "F"})
+    assert 400 <= with_token.status_code < 500
+    assert without.status_code == 403
