@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metricx.cache import create_cache
@@ -22,6 +23,21 @@ from metricx.observability import BodyLimitMiddleware, RequestContextMiddleware
 from metricx.responses import JSONResponse
 
 log = structlog.get_logger("metricx.app")
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of the API."""
+
+    error: str
+    detail: str
+    fields: list[str]
+
+
+# Declared on every operation so the OpenAPI document describes the real error bodies
+# (FastAPI's own 422 schema would be wrong: errors.py renders one shape for everything).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {"model": ErrorOut, "description": "An error: {error, detail, fields}."}
+}
 
 
 def _error(status: int, code: str, detail: str, fields: list[str] | None = None) -> JSONResponse:
@@ -114,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         default_response_class=JSONResponse,
+        responses=ERROR_RESPONSES,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -144,6 +161,9 @@ def _init_sentry(dsn: str, environment: str) -> None:
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability
     from metricx.auth import router as auth_router
+    from metricx.workspaces import router as workspaces_router
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    app.include_router(workspaces_router.router)
+    app.include_router(workspaces_router.invites_router)
