@@ -1,0 +1,153 @@
+"""Retry and rate-limit handling shared by every provider client.
+
+Each client knows how to read its provider's answers; this module owns what to do about
+them: bounded exponential backoff with jitter for transient failures, waits the provider
+asked for on rate limits (bounded in total, then ProviderRateLimited so the job can be
+rescheduled instead of sleeping for an hour), and typed errors at the end. All sleeping
+goes through an injectable `sleep` so tests can record waits without real time passing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import httpx
+
+from metricx.connectors.base import (
+    ConnectorError,
+    ProviderRateLimited,
+    TransientProviderError,
+)
+
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+MICROS = Decimal(1_000_000)
+
+
+class RetryAfter(Exception):
+    """Raised by an interpreter: the provider asked us to wait `seconds`, then retry."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = max(0.0, float(seconds))
+        self.reason = reason
+
+
+class Transient(Exception):
+    """Raised by an interpreter: a 5xx or maintenance answer worth retrying with backoff."""
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Bounds on retrying; the defaults suit a background sync job."""
+
+    max_transient_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    # Total seconds one call may spend waiting on rate limits before giving the wait back
+    # to the job (ProviderRateLimited) so a worker is never parked for an hour.
+    max_rate_limit_wait: float = 600.0
+    # A single wait longer than this is not slept at all: the job is rescheduled.
+    max_single_wait: float = 300.0
+    # Used when a provider signals a rate limit without saying how long to wait.
+    default_rate_limit_wait: float = 60.0
+
+
+class Retrier:
+    """Runs one provider call with bounded retries; one instance per connector."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        sleep: Sleep | None = None,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.provider = provider
+        self.sleep: Sleep = sleep or asyncio.sleep
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+        self.waits: list[float] = []
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep through the injected sleep, remembering the wait."""
+        if seconds <= 0:
+            return
+        self.waits.append(seconds)
+        await self.sleep(seconds)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter for the given 1-based attempt."""
+        cap = min(self.policy.max_delay, self.policy.base_delay * (2 ** (attempt - 1)))
+        return cap / 2 + self.rng.uniform(0, cap / 2)
+
+    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Call until it returns, raising typed errors when the bounds are spent.
+
+        `call` performs one HTTP request and interprets it, raising RetryAfter or Transient
+        for answers worth repeating and ConnectorError subclasses for final ones.
+        """
+        transient = 0
+        waited = 0.0
+        while True:
+            try:
+                return await call()
+            except RetryAfter as exc:
+                wait = exc.seconds or self.policy.default_rate_limit_wait
+                if wait > self.policy.max_single_wait or (
+                    waited + wait > self.policy.max_rate_limit_wait
+                ):
+                    raise ProviderRateLimited(
+                        f"{self.provider}: {exc.reason}", retry_after=wait
+                    ) from exc
+                waited += wait
+                await self.pause(wait)
+            except (Transient, httpx.TimeoutException, httpx.TransportError) as exc:
+                transient += 1
+                if transient >= self.policy.max_transient_attempts:
+                    raise TransientProviderError(
+                        f"{self.provider}: {type(exc).__name__}: {exc}"
+                    ) from exc
+                await self.pause(self.backoff(transient))
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """The body as JSON, or a Transient signal for a garbled answer (proxies, truncation)."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        if response.status_code >= 500:
+            raise Transient(f"HTTP {response.status_code}") from exc
+        raise ConnectorError(f"unreadable answer (HTTP {response.status_code})") from exc
+
+
+def to_micros(value: Any) -> int:
+    """A decimal amount (string or number) in currency units → integer micros, exactly."""
+    if value is None or value == "":
+        return 0
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ConnectorError(f"not an amount: {value!r}") from exc
+    return int((amount * MICROS).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def to_int(value: Any) -> int:
+    """Counts arrive as strings on most APIs."""
+    if value is None or value == "":
+        return 0
+    return int(Decimal(str(value)))
+
+
+def to_float(value: Any) -> float:
+    """Fractional counts (conversions) as float."""
+    if value is None or value == "":
+        return 0.0
+    return float(Decimal(str(value)))
