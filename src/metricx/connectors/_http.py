@@ -13,6 +13,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -151,3 +152,14 @@ def to_float(value: Any) -> float:
     if value is None or value == "":
         return 0.0
     return float(Decimal(str(value)))
+
+
+def date_windows(start: date, end: date, days: int) -> list[tuple[date, date]]:
+    """[start, end] cut into consecutive inclusive windows of at most `days` days."""
+    out = []
+    cursor = start
+    while cursor <= end:
+        stop = min(end, cursor + timedelta(days=days - 1))
+        out.append((cursor, stop))
+        cursor = stop + timedelta(days=1)
+    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ from metricx.connectors._http import (
     RetryPolicy,
     Sleep,
     Transient,
+    date_windows,
     parse_json,
     to_float,
     to_int,
@@ -123,17 +124,6 @@ def parse_insight(row: dict[str, Any]) -> RawFact:
         leads=to_float(action_value(actions, lead_family)) if lead_family else None,
         extra={"clicks_all": float(to_int(row.get("clicks")))},
     )
-
-
-def date_windows(start: date, end: date, days: int) -> list[tuple[date, date]]:
-    """[start, end] cut into consecutive inclusive windows of at most `days` days."""
-    out = []
-    cursor = start
-    while cursor <= end:
-        stop = min(end, cursor + timedelta(days=days - 1))
-        out.append((cursor, stop))
-        cursor = stop + timedelta(days=1)
-    return out
 
 
 class MetaConnector:
