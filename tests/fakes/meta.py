@@ -61,6 +61,7 @@ class FakeMeta(FakeBase):
         self.usage_pct = 10
         self.report_polls_before_done = 1
         self.fail_reports = False
+        self.reduce_data = 0  # answer the next N synchronous insights calls with error 1
         self.runs: dict[str, dict[str, Any]] = {}
         self.app = Starlette(
             routes=[
@@ -253,6 +254,13 @@ class FakeMeta(FakeBase):
         if edge == "ads":
             return self._page(request, d.ads, self._ad)
         if edge == "insights":
+            if self.reduce_data > 0:
+                self.reduce_data -= 1
+                return self._error(
+                    500,
+                    1,
+                    "Please reduce the amount of data you're asking for, then retry your request",
+                )
             return self._insights(request, dict(request.query_params))
         return self._error(400, 100, f"Unknown edge {edge}")
 

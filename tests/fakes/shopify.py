@@ -21,7 +21,8 @@ from starlette.routing import Route
 from tests.fakes._data import money
 from tests.fakes._server import FakeBase, mix
 
-MAX_COST = 1000
+MAX_COST = 1000  # the single-query ceiling
+BUCKET = 2000  # maximumAvailable on a Standard plan
 
 
 def _bag(cents: int, currency: str) -> dict[str, Any]:
@@ -238,22 +239,25 @@ class FakeShopify(FakeBase):
 
     # wire -----------------------------------------------------------------------
 
-    def _cost(self, requested: int) -> dict[str, Any]:
-        available = MAX_COST - requested if self.available is None else self.available
+    def _cost(self, requested: int, actual: int | None = None) -> dict[str, Any]:
+        # No bucket is simulated over time (tests do not pass real time): a full bucket
+        # minus this query's actual cost, unless a test pins `available`.
+        spent = requested if actual is None else actual
+        available = BUCKET - spent if self.available is None else self.available
         return {
             "cost": {
                 "requestedQueryCost": requested,
-                "actualQueryCost": requested,
+                "actualQueryCost": spent,
                 "throttleStatus": {
-                    "maximumAvailable": float(MAX_COST),
+                    "maximumAvailable": float(BUCKET),
                     "currentlyAvailable": available,
                     "restoreRate": self.restore_rate,
                 },
             }
         }
 
-    def _ok(self, data: Any, requested: int = 1) -> JSONResponse:
-        return JSONResponse({"data": data, "extensions": self._cost(requested)})
+    def _ok(self, data: Any, requested: int = 1, actual: int | None = None) -> JSONResponse:
+        return JSONResponse({"data": data, "extensions": self._cost(requested, actual)})
 
     def _filter(self, search: str) -> tuple[datetime, datetime]:
         lo = re.search(r"updated_at:>='([^']+)'", search)
@@ -344,7 +348,10 @@ class FakeShopify(FakeBase):
                 }
             )
         if kind == "orders":
-            return self._ok(self._orders(variables), requested)
+            data = self._orders(variables)
+            nodes = data["orders"]["nodes"]
+            actual = 2 + sum(22 + 6 * len(n["lineItems"]["nodes"]) for n in nodes)
+            return self._ok(data, requested, actual)
         if kind == "order_lines":
             k = int(variables["id"].rsplit("/", 1)[1]) - 5_000_000
             offset = int(variables.get("after") or 0)

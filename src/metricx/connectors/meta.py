@@ -1,21 +1,15 @@
 """Meta Marketing API (Graph): ad account, entity tree and daily ad-level insights.
 
-Choices that change numbers, made once here:
-- Clicks are `inline_link_clicks` (clicks that lead to the advertiser's destination),
-  which is what CPC and CTR mean for a shop; Meta's all-clicks `clicks` (likes, profile
-  taps, expansions) is kept in `extra["clicks_all"]`.
-- Conversions and revenue come from ONE purchase action family per row: `omni_purchase`
-  (which already contains pixel, app and on-Meta purchases), and only when it is absent
-  `offsite_conversion.fb_pixel_purchase`, then `purchase`. The families overlap, so
-  adding them would count a purchase two or three times.
-- `use_unified_attribution_setting=true`, so conversions follow the ad set's own
-  attribution setting, as Ads Manager shows them.
+How actions become conversions and revenue is documented in meta_parse. Rate limits: the
+usage headers are read on every answer, errors included; close to the limit the client
+pauses before Meta refuses; rate-limit errors wait the estimated time to regain access
+(bounded, then ProviderRateLimited for the job to reschedule).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -30,9 +24,6 @@ from metricx.connectors._http import (
     Transient,
     date_windows,
     parse_json,
-    to_float,
-    to_int,
-    to_micros,
 )
 from metricx.connectors.base import (
     AccountInfo,
@@ -41,89 +32,27 @@ from metricx.connectors.base import (
     RawFact,
     TransientProviderError,
 )
+from metricx.connectors.meta_parse import (
+    ALL_EFFECTIVE,
+    INSIGHT_FIELDS,
+    map_status,
+    parse_insight,
+    read_usage,
+)
 from metricx.sync.writer import EntityRow
 
-PURCHASE_FAMILIES = ("omni_purchase", "offsite_conversion.fb_pixel_purchase", "purchase")
-LEAD_FAMILIES = ("lead", "offsite_conversion.fb_pixel_lead")
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008}
 RATE_LIMIT_SUBCODES = {2446079, 1487742, 1504022, 1504039}
 AUTH_CODES = {102, 190}
 AUTH_SUBCODES = {458, 459, 460, 463, 464, 467, 492}
-INSIGHT_FIELDS = (
-    "ad_id",
-    "date_start",
-    "spend",
-    "impressions",
-    "clicks",
-    "inline_link_clicks",
-    "actions",
-    "action_values",
-)
-ALL_EFFECTIVE = [
-    "ACTIVE",
-    "PAUSED",
-    "DELETED",
-    "PENDING_REVIEW",
-    "DISAPPROVED",
-    "PREAPPROVED",
-    "PENDING_BILLING_INFO",
-    "CAMPAIGN_PAUSED",
-    "ARCHIVED",
-    "ADSET_PAUSED",
-    "IN_PROCESS",
-    "WITH_ISSUES",
-]
+
+
+class ReduceData(ConnectorError):
+    """Error 1 "Please reduce the amount of data": the window goes through a report run."""
+
+
 ASYNC_DONE = "Job Completed"
 ASYNC_FAILED = {"Job Failed", "Job Skipped"}
-
-
-def map_status(effective_status: str | None) -> str:
-    """Meta's effective_status → active | paused | archived | deleted."""
-    status = (effective_status or "").upper()
-    if status in {"ACTIVE", "IN_PROCESS", "PENDING_REVIEW", "PREAPPROVED"}:
-        return "active"
-    if status == "ARCHIVED":
-        return "archived"
-    if status == "DELETED":
-        return "deleted"
-    return "paused"
-
-
-def pick_action(items: Iterable[dict[str, Any]] | None, families: tuple[str, ...]) -> str | None:
-    """The first family present in an actions list (the priority order is the contract)."""
-    present = {item.get("action_type") for item in items or ()}
-    return next((f for f in families if f in present), None)
-
-
-def action_value(items: Iterable[dict[str, Any]] | None, action_type: str | None) -> str | None:
-    """The value of one action type, or None."""
-    if action_type is None:
-        return None
-    for item in items or ():
-        if item.get("action_type") == action_type:
-            return item.get("value")
-    return None
-
-
-def parse_insight(row: dict[str, Any]) -> RawFact:
-    """One ad-day insights row → RawFact (money exactly, via Decimal)."""
-    actions = row.get("actions")
-    family = pick_action(actions, PURCHASE_FAMILIES)
-    conversions = to_float(action_value(actions, family))
-    lead_family = pick_action(actions, LEAD_FAMILIES)
-    return RawFact(
-        level="ad",
-        external_id=str(row["ad_id"]),
-        event_date=date.fromisoformat(row["date_start"]),
-        spend_micros=to_micros(row.get("spend")),
-        impressions=to_int(row.get("impressions")),
-        clicks=to_int(row.get("inline_link_clicks")),
-        conversions=conversions,
-        revenue_micros=to_micros(action_value(row.get("action_values"), family)),
-        purchases=conversions if family else None,
-        leads=to_float(action_value(actions, lead_family)) if lead_family else None,
-        extra={"clicks_all": float(to_int(row.get("clicks")))},
-    )
 
 
 class MetaConnector:
@@ -170,29 +99,7 @@ class MetaConnector:
 
     def _read_usage(self, headers: httpx.Headers) -> None:
         """Remember the highest usage percentage and regain time from any response."""
-        pct = 0.0
-        regain = 0.0
-        buc = _json_header(headers.get("x-business-use-case-usage"))
-        if isinstance(buc, dict):
-            for entries in buc.values():
-                for entry in entries if isinstance(entries, list) else [entries]:
-                    if not isinstance(entry, dict):
-                        continue
-                    for key in ("call_count", "total_cputime", "total_time"):
-                        pct = max(pct, float(entry.get(key) or 0))
-                    regain = max(
-                        regain, 60.0 * float(entry.get("estimated_time_to_regain_access") or 0)
-                    )
-        account = _json_header(headers.get("x-ad-account-usage"))
-        if isinstance(account, dict):
-            pct = max(pct, float(account.get("acc_id_util_pct") or 0))
-            regain = max(regain, float(account.get("reset_time_duration") or 0))
-        throttle = _json_header(headers.get("x-fb-ads-insights-throttle"))
-        if isinstance(throttle, dict):
-            for key in ("app_id_util_pct", "acc_id_util_pct"):
-                pct = max(pct, float(throttle.get(key) or 0))
-        self.usage_pct = pct
-        self.regain_seconds = regain
+        self.usage_pct, self.regain_seconds = read_usage(headers)
 
     async def _call(
         self, method: str, path: str, params: dict[str, Any] | None = None
@@ -241,6 +148,8 @@ class MetaConnector:
             raise RetryAfter(self.regain_seconds, message)
         if code in AUTH_CODES or subcode in AUTH_SUBCODES or response.status_code == 401:
             raise AuthExpired(message)
+        if code == 1 and "reduce the amount of data" in message.lower():
+            raise ReduceData(message)
         if code in {1, 2} or error.get("is_transient") or response.status_code >= 500:
             raise Transient(message)
         raise ConnectorError(message)
@@ -366,9 +275,20 @@ class MetaConnector:
                 pages = self._pages(f"{run_id}/insights", {})
             else:
                 pages = self._pages(f"act_{self.account_id}/insights", params)
-            async for page in pages:
-                if page:
-                    yield [parse_insight(row) for row in page]
+            yielded = False
+            try:
+                async for page in pages:
+                    if page:
+                        yielded = True
+                        yield [parse_insight(row) for row in page]
+            except ReduceData:
+                if use_async or yielded:
+                    raise
+                # Too big to read synchronously: the same window as an async report run.
+                run_id = await self._start_report(params)
+                async for page in self._pages(f"{run_id}/insights", {}):
+                    if page:
+                        yield [parse_insight(row) for row in page]
 
     async def _start_report(self, params: dict[str, Any]) -> str:
         """Create an async report run and wait until Meta says it is complete."""
@@ -400,12 +320,3 @@ class MetaConnector:
                 raise ConnectorError(f"meta: report run {run_id} still {state} after {waited}s")
             waited += self.poll_interval
             await self.retrier.pause(self.poll_interval)
-
-
-def _json_header(value: str | None) -> Any:
-    if not value:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
