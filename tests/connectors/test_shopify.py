@@ -62,6 +62,12 @@ async def test_paged_orders_exact(fake_shopify, fake_settings, provider_http):
     assert fake.calls["orders"] == 12  # pages of 10 orders
     assert fake.calls["order_lines"] == len([k for k in range(120) if k % 17 == 0])
     assert fake.calls["bulk_run"] == 0
+    by_day = [r for r in rows if start <= r.order_date <= END]
+    expected = fake.expected_by_order_date(start, END)
+    assert (len(by_day), sum(r.total_micros for r in by_day)) == (
+        expected["orders"],
+        expected["total_micros"],
+    )
 
 
 async def test_order_fields_utms_and_lines(fake_shopify, fake_settings, provider_http):
