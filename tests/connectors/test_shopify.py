@@ -186,6 +186,13 @@ async def test_bulk_backfill_reassembles_children(fake_shopify, fake_settings, p
     assert len(next(r for r in rows if r.external_id == "5000017").lines) == 12
 
 
+async def test_bulk_slot_busy_is_transient(fake_shopify, fake_settings, provider_http):
+    fake = fake_shopify(orders=10, days=60, end=END)
+    fake.bulk_busy = True
+    with pytest.raises(TransientProviderError, match="already in progress"):
+        await collect(connector(fake, fake_settings, provider_http), END - timedelta(days=59), END)
+
+
 async def test_5xx_retried_and_persistent(fake_shopify, fake_settings, provider_http):
     fake = fake_shopify(orders=5, days=2, end=END)
     fake.fail_next(2)

@@ -56,6 +56,7 @@ class FakeShopify(ShopData, FakeBase):
         self.restore_rate = 100.0
         self.throttled = 0
         self.bulk_polls_before_done = 1
+        self.bulk_busy = False  # another bulk query of this app is running
         self.bulk: dict[str, dict[str, Any]] = {}
         self.changes: dict[int, dict[str, Any]] = {}
         self.app = Starlette(
@@ -196,6 +197,17 @@ class FakeShopify(ShopData, FakeBase):
                     }
                 },
                 requested,
+            )
+        if kind == "bulk_run" and self.bulk_busy:
+            message = "A bulk query operation for this app and shop is already in progress: x."
+            return self._ok(
+                {
+                    "bulkOperationRunQuery": {
+                        "bulkOperation": None,
+                        "userErrors": [{"field": None, "message": message}],
+                    }
+                },
+                10,
             )
         if kind == "bulk_run":
             inner = variables["query"]

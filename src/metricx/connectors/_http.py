@@ -18,12 +18,15 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import httpx
+import structlog
 
 from metricx.connectors.base import (
     ConnectorError,
     ProviderRateLimited,
     TransientProviderError,
 )
+
+log = structlog.get_logger("metricx.connectors")
 
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
@@ -105,18 +108,42 @@ class Retrier:
                 if wait > self.policy.max_single_wait or (
                     waited + wait > self.policy.max_rate_limit_wait
                 ):
+                    log.warning(
+                        "provider.rate_limit_handed_back",
+                        provider=self.provider,
+                        retry_after=wait,
+                        waited=waited,
+                        reason=exc.reason,
+                    )
                     raise ProviderRateLimited(
                         f"{self.provider}: {exc.reason}", retry_after=wait
                     ) from exc
                 waited += wait
+                log.info(
+                    "provider.rate_limited", provider=self.provider, wait=wait, reason=exc.reason
+                )
                 await self.pause(wait)
             except (Transient, httpx.TimeoutException, httpx.TransportError) as exc:
                 transient += 1
                 if transient >= self.policy.max_transient_attempts:
+                    log.warning(
+                        "provider.transient_gave_up",
+                        provider=self.provider,
+                        attempts=transient,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
                     raise TransientProviderError(
                         f"{self.provider}: {type(exc).__name__}: {exc}"
                     ) from exc
-                await self.pause(self.backoff(transient))
+                delay = self.backoff(transient)
+                log.info(
+                    "provider.transient_retry",
+                    provider=self.provider,
+                    attempt=transient,
+                    delay=round(delay, 3),
+                    error=type(exc).__name__,
+                )
+                await self.pause(delay)
 
 
 def parse_json(response: httpx.Response) -> Any:

@@ -31,7 +31,12 @@ from metricx.connectors._http import (
     date_windows,
     parse_json,
 )
-from metricx.connectors.base import AccountInfo, AuthExpired, ConnectorError
+from metricx.connectors.base import (
+    AccountInfo,
+    AuthExpired,
+    ConnectorError,
+    TransientProviderError,
+)
 from metricx.connectors.shopify_orders import (
     BULK_INNER,
     BULK_POLL,
@@ -239,7 +244,11 @@ class ShopifyConnector:
         data = await self.graphql(BULK_RUN, {"query": inner})
         result = data.get("bulkOperationRunQuery") or {}
         if result.get("userErrors"):
-            raise ConnectorError(f"shopify bulk: {result['userErrors'][0].get('message')}")
+            message = str(result["userErrors"][0].get("message"))
+            if "in progress" in message.lower():
+                # One bulk query per app and shop: another is running, so try again later.
+                raise TransientProviderError(f"shopify bulk: {message}")
+            raise ConnectorError(f"shopify bulk: {message}")
         op_id = (result.get("bulkOperation") or {}).get("id")
         if not op_id:
             raise ConnectorError("shopify bulk: no operation id")
