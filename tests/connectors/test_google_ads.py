@@ -181,3 +181,13 @@ async def test_login_customer_id_header(fake_google_ads, fake_settings, provider
     fake = fake_google_ads(ads=5, days=3, end=END, login_customer_id="9998887777")
     conn = connector(fake, fake_settings, provider_http, login_customer_id="999-888-7777")
     assert (await conn.account()).name == "Fake Google Customer"
+
+
+async def test_error_inside_stream_is_typed(fake_google_ads, fake_settings, provider_http):
+    fake = fake_google_ads(ads=20, days=10, batch_size=50, end=END)
+    fake.midstream_error = True
+    got = []
+    with pytest.raises(TransientProviderError, match="backend went away"):
+        async for batch in connector(fake, fake_settings, provider_http).facts(END, END):
+            got.extend(batch)
+    assert len(got) == 20  # the first batch arrived before the failure

@@ -76,6 +76,7 @@ class FakeGoogleAds(FakeBase):
         self.batch_size = batch_size
         self.retry_delay = "37s"
         self.refresh_revoked = False
+        self.midstream_error = False  # 200, first batch, then an error element
         self.tokens: dict[str, float] = {}
         self.queries: list[str] = []
         self.app = Starlette(
@@ -199,6 +200,11 @@ class FakeGoogleAds(FakeBase):
             {"results": rows[i : i + self.batch_size], "fieldMask": "...", "requestId": "req"}
             for i in range(0, len(rows), self.batch_size)
         ] or [{"fieldMask": "...", "requestId": "req"}]
+        if self.midstream_error:
+            batches = [
+                *batches[:1],
+                {"error": {"code": 503, "status": "UNAVAILABLE", "message": "backend went away"}},
+            ]
         return JSONResponse(batches)
 
     # data --------------------------------------------------------------------

@@ -10,8 +10,11 @@ goes through an injectable `sleep` so tests can record waits without real time p
 from __future__ import annotations
 
 import asyncio
+import codecs
+import json
 import random
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -190,3 +193,58 @@ def date_windows(start: date, end: date, days: int) -> list[tuple[date, date]]:
         out.append((cursor, stop))
         cursor = stop + timedelta(days=1)
     return out
+
+
+_STRUCTURE = re.compile(r'["{}\[\]]')
+_STRING_END = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
+
+
+async def iter_json_array(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+    """Decode a streamed top-level JSON array one element at a time.
+
+    searchStream answers with one array of batches; reading it whole would hold every row
+    of a long window in memory at once. Element boundaries are found with C-level regex
+    scans (strings skipped whole), and each element is decoded once.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buf = ""
+    pos = 0  # scan position inside buf
+    start = -1  # start of the current element, -1 when between elements
+    depth = 0
+    opened = False
+    async for chunk in chunks:
+        buf += decoder.decode(chunk)
+        while True:
+            match = _STRUCTURE.search(buf, pos)
+            if match is None:
+                pos = len(buf)
+                break
+            char = match.group()
+            if char == '"':
+                end = _STRING_END.match(buf, match.end())
+                if end is None:  # the string continues in the next chunk
+                    pos = match.start()
+                    break
+                pos = end.end()
+                continue
+            pos = match.end()
+            if not opened:
+                if char != "[":
+                    raise ValueError("not a JSON array")
+                opened = True
+                continue
+            if char in "{[":
+                if depth == 0:
+                    start = match.start()
+                depth += 1
+            elif depth == 0:  # the closing bracket of the outer array
+                return
+            else:
+                depth -= 1
+                if depth == 0:
+                    yield json.loads(buf[start:pos])
+                    buf, pos, start = buf[pos:], 0, -1
+        if start > 0:
+            buf, pos, start = buf[start:], pos - start, 0
+        elif start < 0 and depth == 0 and opened:
+            buf, pos = buf[pos:], 0

@@ -28,11 +28,19 @@ from metricx.connectors._http import (
     Sleep,
     Transient,
     date_windows,
+    iter_json_array,
     to_float,
     to_int,
     to_micros,
 )
-from metricx.connectors.base import AccountInfo, AuthExpired, ConnectorError, RawFact
+from metricx.connectors.base import (
+    AccountInfo,
+    AuthExpired,
+    ConnectorError,
+    ProviderRateLimited,
+    RawFact,
+    TransientProviderError,
+)
 from metricx.sync.writer import EntityRow
 
 STATUS = {"ENABLED": "active", "PAUSED": "paused", "REMOVED": "deleted"}
@@ -97,6 +105,19 @@ def _metrics(row: dict[str, Any]) -> dict[str, Any]:
         "conversions": to_float(m.get("conversions")),
         "revenue_micros": to_micros(m.get("conversionsValue")),
     }
+
+
+def _final_error(error: dict[str, Any]) -> ConnectorError:
+    """A typed error for a failure reported inside a stream that has already begun."""
+    status = str(error.get("status") or "")
+    message = f"google {status}: {error.get('message', '')}"
+    if status == "UNAUTHENTICATED":
+        return AuthExpired(message)
+    if status == "RESOURCE_EXHAUSTED":
+        return ProviderRateLimited(message, retry_after=retry_delay(error) or 60.0)
+    if status in TRANSIENT_STATUSES:
+        return TransientProviderError(message)
+    return ConnectorError(message)
 
 
 class GoogleAdsConnector:
@@ -184,7 +205,11 @@ class GoogleAdsConnector:
     # --- transport -------------------------------------------------------------
 
     async def search(self, query: str) -> AsyncIterator[list[dict[str, Any]]]:
-        """Run one GAQL query through searchStream; yields each batch's `results`."""
+        """Run one GAQL query through searchStream; yields each batch's `results`.
+
+        The answer is decoded batch by batch as it streams, so a long window never sits
+        in memory whole.
+        """
         url = f"{self.base}/customers/{self.customer_id}/googleAds:searchStream"
         refreshed = False
         while True:
@@ -193,22 +218,38 @@ class GoogleAdsConnector:
             if self.login_customer_id:
                 headers["login-customer-id"] = self.login_customer_id
 
-            async def once(headers: dict[str, str] = headers) -> Any:
-                response = await self.http.post(url, json={"query": query}, headers=headers)
-                return self._interpret(response)
+            async def open_stream(headers: dict[str, str] = headers) -> httpx.Response:
+                request = self.http.build_request(
+                    "POST", url, json={"query": query}, headers=headers
+                )
+                response = await self.http.send(request, stream=True)
+                if response.status_code != 200:
+                    await response.aread()
+                    await response.aclose()
+                    self._interpret(response)
+                return response
 
             try:
-                batches = await self.retrier.run(once)
+                response = await self.retrier.run(open_stream)
             except _Unauthenticated as exc:
                 if refreshed or not self.refresh_token:
                     raise AuthExpired(f"google: {exc}") from exc
                 refreshed = True
                 self.access_token = None
                 continue
-            for batch in batches:
-                results = batch.get("results") if isinstance(batch, dict) else None
-                if results:
-                    yield results
+            try:
+                async for batch in iter_json_array(response.aiter_bytes()):
+                    error = _error_of([batch])
+                    if error is not None:
+                        raise _final_error(error)
+                    results = batch.get("results") if isinstance(batch, dict) else None
+                    if results:
+                        yield results
+            except (httpx.TransportError, ValueError) as exc:
+                # Rows may already have been yielded, so the job (idempotent) retries it.
+                raise TransientProviderError(f"google: stream broken: {exc}") from exc
+            finally:
+                await response.aclose()
             return
 
     def _interpret(self, response: httpx.Response) -> list[Any]:
