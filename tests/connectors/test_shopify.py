@@ -16,6 +16,7 @@ END = date(2026, 3, 31)
 
 
 def connector(fake, settings_for, http, sleep=None, **kw) -> ShopifyConnector:
+    kw.setdefault("clock", lambda: 0.0)  # frozen: waits are exact
     return ShopifyConnector(
         http,
         settings_for(shopify=fake),
@@ -209,3 +210,18 @@ async def test_invalid_token_is_auth_expired(fake_shopify, fake_settings, provid
     with pytest.raises(AuthExpired):
         await collect(connector(fake, fake_settings, provider_http), END, END)
     assert fake.total_calls() == 1
+
+
+async def test_bucket_refill_while_caller_works(fake_shopify, fake_settings, provider_http):
+    fake = fake_shopify(orders=30, days=3, end=END)
+    fake.available = 100.0
+    fake.restore_rate = 50.0
+    now = [0.0]
+    sleep = Recorder()
+    conn = connector(fake, fake_settings, provider_http, sleep, clock=lambda: now[0])
+    await conn.account()
+    async for _batch in conn.orders(END - timedelta(days=2), END):
+        now[0] += 100.0  # the sync spends long enough writing for the bucket to refill
+    # Page queries no longer wait; only the line-item follow-ups inside a page still do.
+    assert fake.calls["orders"] == 3
+    assert len(sleep.waits) == fake.calls["order_lines"] == 2

@@ -115,6 +115,10 @@ def read_usage(headers: httpx.Headers) -> tuple[float, float]:
                     pct = max(pct, float(entry.get(key) or 0))
                 minutes = float(entry.get("estimated_time_to_regain_access") or 0)
                 regain = max(regain, 60.0 * minutes)
+    app = json_header(headers.get("x-app-usage"))
+    if isinstance(app, dict):
+        for key in ("call_count", "total_cputime", "total_time"):
+            pct = max(pct, float(app.get(key) or 0))
     account = json_header(headers.get("x-ad-account-usage"))
     if isinstance(account, dict):
         pct = max(pct, float(account.get("acc_id_util_pct") or 0))

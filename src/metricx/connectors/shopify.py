@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+import time as _time
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,6 +75,7 @@ class ShopifyConnector:
         poll_interval: float = 5.0,
         max_poll_seconds: float = 3600.0,
         batch_size: int = 250,
+        clock: Callable[[], float] = _time.monotonic,
     ) -> None:
         self.http = http
         self.shop_domain = shop_domain.removeprefix("https://").strip("/")
@@ -91,6 +93,9 @@ class ShopifyConnector:
         self.available: float | None = None
         self.restore_rate: float = 50.0
         self.last_cost: float = 0.0
+        self.maximum: float = 1000.0
+        self.clock = clock
+        self._read_at = 0.0
         self.requests = 0
         self._info: AccountInfo | None = None
 
@@ -102,14 +107,21 @@ class ShopifyConnector:
         if "currentlyAvailable" in status:
             self.available = float(status["currentlyAvailable"])
             self.restore_rate = float(status.get("restoreRate") or self.restore_rate)
+            self.maximum = float(status.get("maximumAvailable") or self.maximum)
+            self._read_at = self.clock()
         if cost.get("requestedQueryCost") is not None:
             self.last_cost = float(cost["requestedQueryCost"])
         return cost
 
     def _throttle_wait(self, requested: float) -> float:
-        if self.available is None or requested <= self.available:
+        if self.available is None:
             return 0.0
-        return (requested - self.available) / max(self.restore_rate, 1.0)
+        # The bucket refills while the caller works on the previous page.
+        elapsed = max(0.0, self.clock() - self._read_at)
+        available = min(self.maximum, self.available + elapsed * self.restore_rate)
+        if requested <= available:
+            return 0.0
+        return (requested - available) / max(self.restore_rate, 1.0)
 
     async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """One GraphQL call, paced by the cost bucket and retried within bounds."""
