@@ -184,13 +184,13 @@ async def test_restated_days_come_through(fake_meta, fake_settings, provider_htt
 
 async def test_rate_limit_waits_for_regain_time(fake_meta, fake_settings, provider_http):
     meta = fake_meta(ads=10, days=2, end=END)
-    meta.regain_minutes = 3
+    meta.regain_minutes = 2
     meta.rate_limit_next(2, only={"insights"})
     sleep = Recorder()
     rows = await collect(connector(meta, fake_settings, provider_http, sleep), END, END)
     assert len(rows) == 10
-    # Waited as the BUC header said (3 minutes) before each retry; no burst of calls.
-    assert sleep.waits == [180.0, 180.0]
+    # Waited as the BUC header said (2 minutes) before each retry; no burst of calls.
+    assert sleep.waits == [120.0, 120.0]
     assert meta.calls["insights"] == 3
 
 
@@ -204,13 +204,23 @@ async def test_rate_limit_beyond_budget_raises(fake_meta, fake_settings, provide
         fake_settings,
         provider_http,
         sleep,
-        policy=RetryPolicy(max_rate_limit_wait=500.0),
+        policy=RetryPolicy(max_rate_limit_wait=500.0, max_single_wait=300.0),
     )
     with pytest.raises(ProviderRateLimited) as info:
         await conn.account()
     assert info.value.retry_after == 240.0
     assert sleep.waits == [240.0, 240.0]
     assert meta.calls["account"] == 3
+
+
+async def test_long_regain_is_handed_to_the_job(fake_meta, fake_settings, provider_http):
+    meta = fake_meta(ads=10, days=2, end=END)
+    meta.regain_minutes = 45
+    meta.rate_limit_next(1)
+    sleep = Recorder()
+    with pytest.raises(ProviderRateLimited) as info:
+        await connector(meta, fake_settings, provider_http, sleep).account()
+    assert info.value.retry_after == 2700.0 and sleep.waits == []
 
 
 async def test_high_usage_slows_down(fake_meta, fake_settings, provider_http):

@@ -58,10 +58,10 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     # Total seconds one call may spend waiting on rate limits before giving the wait back
-    # to the job (ProviderRateLimited) so a worker is never parked for an hour.
-    max_rate_limit_wait: float = 600.0
+    # to the job (ProviderRateLimited) so a worker shared by every tenant is never parked.
+    max_rate_limit_wait: float = 300.0
     # A single wait longer than this is not slept at all: the job is rescheduled.
-    max_single_wait: float = 300.0
+    max_single_wait: float = 120.0
     # Used when a provider signals a rate limit without saying how long to wait.
     default_rate_limit_wait: float = 60.0
 
