@@ -92,6 +92,7 @@ async def test_thousand_ads_ninety_days_exact(fake_meta, fake_settings, provider
 
 async def test_long_range_uses_async_report_runs(fake_meta, fake_settings, provider_http):
     meta = fake_meta(ads=40, days=120, end=END)
+    meta.report_polls_before_done = 1
     start = END - timedelta(days=119)
     sleep = Recorder()
     conn = connector(meta, fake_settings, provider_http, sleep, poll_interval=3.0)

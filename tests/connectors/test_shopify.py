@@ -176,6 +176,7 @@ async def test_throttled_orders_wait_cost_minus_available(
 
 async def test_bulk_backfill_reassembles_children(fake_shopify, fake_settings, provider_http):
     fake = fake_shopify(orders=300, days=90, end=END)
+    fake.bulk_polls_before_done = 1
     start = END - timedelta(days=89)
     sleep = Recorder()
     conn = connector(fake, fake_settings, provider_http, sleep, poll_interval=2.0)

@@ -59,7 +59,7 @@ class FakeMeta(FakeBase):
         self.max_page = max_page
         self.regain_minutes = 2
         self.usage_pct = 10
-        self.report_polls_before_done = 1
+        self.report_polls_before_done = 0  # polls answering "Job Running" first
         self.fail_reports = False
         self.reduce_data = 0  # answer the next N synchronous insights calls with error 1
         self.runs: dict[str, dict[str, Any]] = {}

@@ -55,7 +55,7 @@ class FakeShopify(ShopData, FakeBase):
         self.available: float | None = None  # reported currentlyAvailable (None: full)
         self.restore_rate = 100.0
         self.throttled = 0
-        self.bulk_polls_before_done = 1
+        self.bulk_polls_before_done = 0  # polls answering RUNNING first
         self.bulk_busy = False  # another bulk query of this app is running
         self.bulk: dict[str, dict[str, Any]] = {}
         self.changes: dict[int, dict[str, Any]] = {}
