@@ -23,6 +23,16 @@ from tests.fakes._server import FakeBase
 F = TypeVar("F", bound=FakeBase)
 
 
+class RecordingSleep:
+    """An injectable `sleep` for the connectors: records waits, passes no time."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 def settings_for(
     *,
     meta: FakeBase | None = None,
@@ -91,6 +101,12 @@ def fake_shopify(fake_servers: Callable[[Any], Any]) -> Callable[..., Any]:
     from tests.fakes.shopify import FakeShopify
 
     return lambda **kw: fake_servers(FakeShopify(**kw))
+
+
+@pytest.fixture
+def recording_sleep() -> RecordingSleep:
+    """Pass as `sleep=` to a connector (or build_connector) to assert its waits."""
+    return RecordingSleep()
 
 
 @pytest.fixture
