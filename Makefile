@@ -45,5 +45,9 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests bench migrations
 	$(BIN)/ruff format src tests bench migrations
 
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) metricx.db metricx.db-wal metricx.db-shm .pytest_cache

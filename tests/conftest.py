@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 
+from metricx.auth import passwords
 from metricx.config import Settings
 from metricx.db import Database, create_null_pool_engine
 from metricx.main import create_app
@@ -195,3 +197,14 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Minimal-cost argon2 in tests: production cost would dominate the suite's time.
+
+    The hashing code path is the same; only the parameters differ.
+    """
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", fast)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", fast.hash("metricx-dummy-password"))

@@ -15,6 +15,7 @@ from typing import Protocol
 import structlog
 
 from metricx.config import Settings
+from metricx.observability import CACHE_EVENTS
 
 log = structlog.get_logger("metricx.cache")
 
@@ -117,12 +118,15 @@ class Cache:
             value = await self.backend.get(key)
         except Exception as exc:  # any backend failure means "not cached"
             self.errors += 1
+            CACHE_EVENTS.labels("error").inc()
             log.warning("cache.get_failed", error=str(exc)[:200])
             return None
         if value is None:
             self.misses += 1
+            CACHE_EVENTS.labels("miss").inc()
         else:
             self.hits += 1
+            CACHE_EVENTS.labels("hit").inc()
         return value
 
     async def set(self, key: str, value: bytes, ttl: int | None = None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metricx.cache import create_cache
@@ -22,6 +23,21 @@ from metricx.observability import BodyLimitMiddleware, RequestContextMiddleware
 from metricx.responses import JSONResponse
 
 log = structlog.get_logger("metricx.app")
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of the API."""
+
+    error: str
+    detail: str
+    fields: list[str]
+
+
+# Declared on every operation so the OpenAPI document describes the real error bodies
+# (FastAPI's own 422 schema would be wrong: errors.py renders one shape for everything).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "default": {"model": ErrorOut, "description": "An error: {error, detail, fields}."}
+}
 
 
 def _error(status: int, code: str, detail: str, fields: list[str] | None = None) -> JSONResponse:
@@ -83,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app; resources are created in the lifespan."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if settings.sentry_dsn:
+        _init_sentry(settings.sentry_dsn, settings.env)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         default_response_class=JSONResponse,
+        responses=ERROR_RESPONSES,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -128,11 +147,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _init_sentry(dsn: str, environment: str) -> None:
+    try:
+        import sentry_sdk
+    except ImportError:
+        log.warning("sentry.unavailable", hint="pip install 'metricx[sentry]'")
+        return
+    sentry_sdk.init(
+        dsn=dsn, environment=environment, traces_sample_rate=0.0, send_default_pii=False
+    )
+
+
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability
     from metricx.auth import router as auth_router
     from metricx.dashboard import router as dashboard_router
+    from metricx.workspaces import router as workspaces_router
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    app.include_router(workspaces_router.router)
+    app.include_router(workspaces_router.invites_router)
     app.include_router(dashboard_router.router)

@@ -9,7 +9,15 @@ from typing import Any
 
 import orjson
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +27,52 @@ from metricx.responses import JSONResponse
 log = structlog.get_logger("metricx.http")
 
 router = APIRouter(tags=["health"])
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+REQUEST_LATENCY = Histogram(
+    "metricx_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+DB_QUERIES = Histogram(
+    "metricx_db_queries_per_request",
+    "Database statements executed per request.",
+    ["route"],
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50, 100),
+)
+DB_SECONDS = Histogram(
+    "metricx_db_seconds_per_request",
+    "Time spent in the database per request.",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
+)
+CACHE_EVENTS = Counter("metricx_cache_events_total", "Cache lookups by result.", ["result"])
+JOB_DURATION = Histogram(
+    "metricx_job_duration_seconds",
+    "Background job duration.",
+    ["job", "status"],
+    buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900),
+)
+
+
+def _registry() -> CollectorRegistry:
+    """The default registry, or a multiprocess collector when several workers share a dir."""
+    import os
+
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set by the operator for --workers N
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    """Prometheus exposition of latency, database, cache and job metrics."""
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/healthz")
@@ -98,9 +152,11 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            observer = scope["state"].get("observe")
-            if observer is not None:
-                observer(status, elapsed, stats)
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(elapsed / 1000)
+            DB_QUERIES.labels(template).observe(stats.count)
+            DB_SECONDS.labels(template).observe(stats.seconds)
             if status >= 500:
                 log.warning(
                     "http.request",

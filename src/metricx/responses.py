@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 
 def dumps(content: Any) -> bytes:
@@ -13,10 +13,11 @@ def dumps(content: Any) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-class JSONResponse(Response):
-    """A JSON response serialised by orjson (dates, datetimes, dataclasses included)."""
+class JSONResponse(StarletteJSONResponse):
+    """A JSON response serialised by orjson (dates, datetimes, dataclasses included).
 
-    media_type = "application/json"
+    A JSONResponse subclass, so FastAPI documents each route's response_model in OpenAPI.
+    """
 
     def render(self, content: Any) -> bytes:
         return dumps(content)

@@ -16,7 +16,7 @@ from metricx.errors import Forbidden
 Role = Literal["owner", "admin", "viewer"]
 ROLE_RANK: dict[str, int] = {"viewer": 0, "admin": 1, "owner": 2}
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True, slots=True)

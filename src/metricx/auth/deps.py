@@ -6,15 +6,20 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from metricx.auth import service
+from metricx.auth import api_tokens, service
+from metricx.auth.cookies import SESSION_COOKIE
+from metricx.auth.csrf import UNSAFE_METHODS, verify_csrf
+from metricx.auth.ratelimit import RateLimiter
+from metricx.auth.tokens import API_TOKEN_PREFIX
 from metricx.deps import SessionDep, SettingsDep
-from metricx.errors import NotAuthenticated, NotFound
+from metricx.errors import Forbidden, NotAuthenticated, NotFound
 from metricx.models import User
 from metricx.tenancy import AuthContext
 from metricx.workspaces import repository as ws_repo
 
-SESSION_COOKIE = "mx_session"
 MAX_ID = 2**63 - 1
+AUTH_SESSION = "session"
+AUTH_API_TOKEN = "api_token"
 
 
 def presented_token(request: Request) -> tuple[str | None, bool]:
@@ -27,22 +32,62 @@ def presented_token(request: Request) -> tuple[str | None, bool]:
 
 
 async def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
-    """The signed-in user, or 401."""
+    """The signed-in user (session cookie, session Bearer or API token), or 401.
+
+    Cookie-authenticated unsafe requests must also pass the CSRF check here, so every
+    route that needs a user is protected without doing anything itself.
+    """
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token, from_cookie = presented_token(request)
     if not token:
         raise NotAuthenticated("Sign in to continue.")
-    user = await service.user_for_token(session, settings, token)
+    if token.startswith(API_TOKEN_PREFIX) and not from_cookie:
+        user = await api_tokens.user_for_api_token(session, settings, token)
+        kind = AUTH_API_TOKEN
+    else:
+        user = await service.user_for_token(session, settings, token)
+        kind = AUTH_SESSION
     if user is None:
         raise NotAuthenticated("Your session has expired or is invalid; sign in again.")
+    if from_cookie and request.method in UNSAFE_METHODS:
+        await verify_csrf(request, settings.secret, token)
     request.state.user = user
     request.state.auth_via_cookie = from_cookie
+    request.state.auth_kind = kind
+    request.state.session_token = token if kind == AUTH_SESSION else None
     return user
 
 
+async def session_user(request: Request, user: Annotated[User, Depends(current_user)]) -> User:
+    """The user signed in with a session; API tokens cannot manage credentials.
+
+    A leaked script token must not be able to mint more tokens or change the password.
+    """
+    if request.state.auth_kind != AUTH_SESSION:
+        raise Forbidden("Sign in with your password to manage credentials.")
+    return user
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's attempt limiter, created on first use and closed at shutdown."""
+    state = request.app.state
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is None:
+        limiter = RateLimiter(state.settings.redis_url)
+        state.rate_limiter = limiter
+
+        async def _close(_app: object) -> None:
+            await limiter.close()
+
+        state.shutdown_hooks.append(_close)
+    return limiter
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+SessionUser = Annotated[User, Depends(session_user)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
 async def workspace_context(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from metricx.models import AuthSession, User
+from metricx.models import ApiToken, AuthSession, PasswordResetToken, User
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -46,4 +46,77 @@ async def revoke_session(session: AsyncSession, session_id: str, now: datetime) 
         update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now)
+    )
+
+
+async def get_api_token(
+    session: AsyncSession, hashed: str, now: datetime
+) -> tuple[ApiToken, User] | None:
+    """The live API token with this hash and its active user."""
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.token_hash == hashed,
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+                User.is_active.is_(True),
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def list_api_tokens(session: AsyncSession, user_id: int) -> list[ApiToken]:
+    """A user's unrevoked API tokens, newest first."""
+    result = await session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id.desc())
+    )
+    return list(result)
+
+
+async def revoke_api_token(
+    session: AsyncSession, user_id: int, token_id: int, now: datetime
+) -> bool:
+    """Revoke one of the user's tokens; False when it is not theirs or already revoked."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def touch_api_token(session: AsyncSession, token_id: int, now: datetime) -> None:
+    """Record that a token was used."""
+    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+
+
+async def consume_reset_token(session: AsyncSession, hashed: str, now: datetime) -> int | None:
+    """Mark a live reset token used and return its user id; None if unknown, used or expired.
+
+    The conditional UPDATE makes the token single-use even under concurrent requests.
+    """
+    token = await session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == hashed)
+    )
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    result = await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return token.user_id if result.rowcount else None  # type: ignore[attr-defined]
+
+
+async def expire_reset_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Use up every outstanding reset token of a user (after any password change)."""
+    await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
     )

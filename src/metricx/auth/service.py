@@ -78,3 +78,27 @@ async def user_for_token(session: AsyncSession, settings: Settings, token: str) 
 async def end_session(session: AsyncSession, token: str) -> None:
     """Revoke the session behind a token."""
     await repository.revoke_session(session, token_hash(token), utcnow())
+
+
+async def change_password(
+    session: AsyncSession, user: User, current_password: str, new_password: str
+) -> None:
+    """Replace the password after verifying the current one; every existing session dies."""
+    if not await verify_password(user.password_hash, current_password):
+        raise ValidationFailed("The current password is wrong.", fields=["current_password"])
+    await set_password(session, user, new_password)
+
+
+async def set_password(session: AsyncSession, user: User, new_password: str) -> None:
+    """Store a new password and bump session_version so older sessions stop working."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
+            fields=["new_password"],
+        )
+    now = utcnow()
+    user.password_hash = await hash_password(new_password)
+    user.session_version = user.session_version + 1
+    user.password_changed_at = now
+    await repository.expire_reset_tokens(session, user.id, now)
+    await session.flush()
