@@ -18,9 +18,9 @@ from __future__ import annotations
 
 METRIC_SYNONYMS: tuple[tuple[str, str], ...] = (
     # derived ratios and costs first: they contain base words
-    (r"return on (?:ad |advertising )?spend|return on ads?|roas|return", "roas"),
-    (r"profit on ad spend|poas", "poas"),
     (r"blended roas|marketing efficiency(?: ratio)?|mer", "mer"),
+    (r"profit on ad spend|poas", "poas"),
+    (r"return on (?:ad |advertising )?spend|return on ads?|roas|return", "roas"),
     (
         r"cost per (?:purchase|acquisition|conversion|result|sale)s?|cpa|cost of acquisition",
         "cpa",
@@ -28,7 +28,7 @@ METRIC_SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"cost per click|cpc|cost-per-click", "cpc"),
     (r"cost per (?:thousand|1000|1,000|mille)(?: impressions)?|cpm", "cpm"),
     (r"click[- ]?through[- ]rate|ctr", "ctr"),
-    (r"conversion rate|cvr|conv(?:ersion)? rate", "cvr"),
+    (r"conversion rate|cvr|conv(?:ersion)? rate|converting", "cvr"),
     (r"average order value|average order|avg order value|basket size|aov", "aov"),
     (r"store revenue|shopify (?:revenue|sales)|store sales|order revenue", "order_revenue"),
     (r"how many sales|number of sales", "conversions"),
@@ -41,7 +41,8 @@ METRIC_SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"impressions|impr", "impressions"),
     (r"clicks|clicked", "clicks"),
     (
-        r"ad spend|advertising spend|spend(?:ing)?|spent|costs?|burn(?:ed|t)?|invest(?:ed)?",
+        r"ad spend|advertising spend|spend(?:ing)?|spent|costs?|burn(?:ed|t)?|invest(?:ed)?"
+        r"|money (?:went|go|goes|going|put|poured) into",
         "spend",
     ),
 )

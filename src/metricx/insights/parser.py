@@ -32,7 +32,7 @@ _NAME_QUOTED = (
 )
 _NAME_BARE = r"\b(?:containing|contains|named|called|matching)\s+(?P<name>[\w][\w-]*)"
 _COMPARE_CLAUSE = (
-    r"\b(?:vs\.?|versus|compared (?:to|with)|against|relative to)\s+(?:the\s+)?"
+    r"\b(?:vs\.?|versus|compared (?:to|with)|against|relative to|than)\s+(?:the\s+)?"
     r"(?:previous|prior|preceding|last|same|a|one)?\s*"
     r"(?:period|week|month|year|\d+ days|time|before)\b"
 )
@@ -172,16 +172,16 @@ def _breakdown(text: str, ranked: bool, n_platforms: int) -> Breakdown | Unmappe
     match = re.search(r"\b(?:best|worst|highest|lowest|top|biggest)\s+(?P<u>day|week)\b", text)
     if match:
         return _time_breakdown(match["u"], True)
-    candidates: list[tuple[int, int, str, str]] = []
+    candidates: list[tuple[int, int, int, str, str]] = []
     for pattern, by in lx.BREAKDOWN_NOUNS:
         for m in re.finditer(rf"\b(?:{pattern})\b", text):
             prefixed = re.search(rf"\b{_BREAKDOWN_PREFIX}\s+(?:\w+\s+){{0,2}}$", text[: m.start()])
             plural = bool(_PLURAL.search(m.group()))
             if prefixed or ranked or (plural and re.search(r"\b(?:show|list)\b", text)):
-                candidates.append((0 if prefixed else 1, m.start(), by, m.group()))
+                candidates.append((0 if prefixed else 1, m.start(), -len(m.group()), by, m.group()))
     if not candidates:
         return Breakdown(by="provider") if n_platforms > 1 else None
-    _, start, by, noun = min(candidates)
+    _, start, _, by, noun = min(candidates)
     pattern = dict((b, p) for p, b in lx.BREAKDOWN_NOUNS)[by]
     limit = _limit(text, pattern)
     before = text[:start]
