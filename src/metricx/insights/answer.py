@@ -172,8 +172,11 @@ class _Builder:
         period = period_phrase(q, r)
         if q.breakdown.order is not None:
             return self.ranking()
-        points = [(row, as_float(row.values.get(metric))) for row in r.rows]
-        points = [(row, v) for row, v in points if v is not None]
+        points: list[tuple[ResultRow, float]] = []
+        for row in r.rows:
+            number = as_float(row.values.get(metric))
+            if number is not None:
+                points.append((row, number))
         if not points:
             return f"{unit_word} {label} {period}: no data."
         high = max(points, key=lambda p: p[1])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -118,7 +119,7 @@ def _last_year(today: date) -> Timeframe:
 
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
 
-_RULES: tuple[tuple[str, object], ...] = (
+_RULES: tuple[tuple[str, Callable[[re.Match[str], date], Timeframe]], ...] = (
     (
         rf"\b(?:from|between) (?P<a>{_DATE}) (?:to|and|until|through|-) (?P<b>{_DATE})\b",
         _between,

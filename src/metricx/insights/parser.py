@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from metricx.insights import lexicon as lx
 from metricx.insights.catalog import info
 from metricx.insights.dates import UNKNOWN_TIME, DateError, find_timeframe
-from metricx.insights.semantic import Breakdown, Filters, SemanticQuery, Timeframe
+from metricx.insights.semantic import Breakdown, Filters, Order, SemanticQuery, Timeframe
 
 MAX_QUESTION_CHARS = 2_000
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
@@ -127,7 +127,7 @@ def _statuses(text: str) -> tuple[str, list[str]]:
     return text, found
 
 
-def _ranking(text: str, first_metric: str | None) -> tuple[str | None, str | None]:
+def _ranking(text: str, first_metric: str | None) -> tuple[Order | None, str | None]:
     """(order, the ranking word) from best/worst/highest/lowest words, by first occurrence."""
     hits: list[tuple[int, str, str]] = []
     for words, kind in (
@@ -145,7 +145,7 @@ def _ranking(text: str, first_metric: str | None) -> tuple[str | None, str | Non
     if kind == "low":
         return "asc", word
     lower_is_better = first_metric is not None and info(first_metric).direction == "lower"
-    best_order = "asc" if lower_is_better else "desc"
+    best_order: Order = "asc" if lower_is_better else "desc"
     if kind == "best":
         return best_order, word
     return ("desc" if best_order == "asc" else "asc"), word
@@ -164,7 +164,7 @@ def _limit(text: str, noun_pattern: str) -> int | None:
     return None
 
 
-def _breakdown(text: str, ranked: bool, n_platforms: int) -> Breakdown | Unmapped | None:
+def _breakdown(text: str, ranked: bool, n_platforms: int) -> Breakdown | None:
     for pattern, by in lx.TIME_BREAKDOWNS:
         match = re.search(rf"\b(?:{pattern})\b", text)
         if match:

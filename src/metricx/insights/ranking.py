@@ -181,13 +181,13 @@ def biggest_drop(
             continue
         impact, metric = _drop_impact(e)
         if impact > 0:
-            delta = _pct(getattr(e.current, metric), getattr(e.previous, metric)) or 0.0
-            scored.append((impact, abs(delta), e, metric))
+            change = _pct(getattr(e.current, metric), getattr(e.previous, metric)) or 0.0
+            scored.append((impact, abs(change), e, metric))
     if not scored:
         return None
     impact, _, e, metric = max(scored, key=lambda s: (s[0], s[1]))
     value, previous = getattr(e.current, metric), getattr(e.previous, metric)
-    delta = _pct(value, previous)
+    delta: float | None = _pct(value, previous)
     money = format_value(impact, "currency", currency)
     noun = f"{_LEVEL_WORD[e.level]} {e.label}"
     if metric == "roas":

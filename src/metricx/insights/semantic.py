@@ -14,7 +14,7 @@ Conventions the engine must honour:
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -202,7 +202,7 @@ def semantic_query_schema() -> dict[str, Any]:
                         "additionalProperties": False,
                         "required": ["by"],
                         "properties": {
-                            "by": {"type": "string", "enum": list(BreakdownBy.__args__)},
+                            "by": {"type": "string", "enum": list(get_args(BreakdownBy))},
                             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
                             "order": {"type": "string", "enum": ["desc", "asc"]},
                         },
