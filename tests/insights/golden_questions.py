@@ -230,6 +230,55 @@ GOLDEN: list[Golden] = [
         q("spend", ("2026-11-10", "2026-11-28"), by="day"),
     ),
     Golden("Did store sales grow last month?", q("order_revenue", "last_month", compare=True)),
+    Golden(
+        "How much have we spent on TikTok so far this month?",
+        q("spend", "this_month", provider=["tiktok"]),
+    ),
+    Golden(
+        "Which platform brought in the most revenue last month?",
+        q("revenue", "last_month", by="provider", limit=1, order="desc"),
+    ),
+    Golden("Show me spend per day for the last two weeks", q("spend", L14, by="day")),
+    Golden(
+        "How many clicks did Facebook get in October?",
+        q("clicks", ("2026-10-01", "2026-10-31"), provider=["meta"]),
+    ),
+    Golden(
+        "Which ad set has the lowest cost per click this week?",
+        q("cpc", TW, by="adset", limit=1, order="asc"),
+    ),
+    Golden("How is my Meta ROAS trending?", q("roas", compare=True, provider=["meta"])),
+    Golden(
+        "How many conversions did we have since Nov 1st?",
+        q("conversions", ("2026-11-01", "2026-11-28")),
+    ),
+    Golden("Compare spend across channels last week", q("spend", LW, by="provider")),
+    Golden(
+        "Give me revenue and spend by platform for October 2026",
+        q(["revenue", "spend"], ("2026-10-01", "2026-10-31"), by="provider"),
+    ),
+    Golden(
+        "What were total impressions last week compared to the week before?",
+        q("impressions", LW, compare=True),
+    ),
+    Golden("what did we make yesterday", q("revenue", "yesterday")),
+    Golden(
+        "how much revenue did the 'Black Friday' campaigns generate this week",
+        q("revenue", TW, name_contains="Black Friday"),
+    ),
+    Golden("How efficient was our ad spend last month?", q(["roas", "spend"], "last_month")),
+    Golden("Did our cost per purchase go up this week?", q("cpa", TW, compare=True)),
+    Golden(
+        "which week had the lowest ROAS in the last 90 days",
+        q("roas", "last_90_days", by="week", limit=1, order="asc"),
+    ),
+    Golden("how many orders from shopify last week", q("orders", LW)),
+    Golden("spend on paused campaigns last month", q("spend", "last_month", status=["paused"])),
+    Golden(
+        "worst performing platform yesterday",
+        q(RANKED, "yesterday", by="provider", limit=1, order="asc"),
+    ),
+    Golden("What's my CAC?", None, note="customer acquisition cost is not a registry metric"),
     # --- refused, never guessed --------------------------------------------------------
     Golden("what's the weather like", None),
     Golden("spend by country last month", None),

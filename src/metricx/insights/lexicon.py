@@ -20,7 +20,10 @@ METRIC_SYNONYMS: tuple[tuple[str, str], ...] = (
     # derived ratios and costs first: they contain base words
     (r"blended roas|marketing efficiency(?: ratio)?|mer", "mer"),
     (r"profit on ad spend|poas", "poas"),
-    (r"return on (?:ad |advertising )?spend|return on ads?|roas|return", "roas"),
+    (
+        r"return on (?:ad |advertising )?spend|return on ads?|roas|return|efficien(?:t|cy)",
+        "roas",
+    ),
     (
         r"cost per (?:purchase|acquisition|conversion|result|sale)s?|cpa|cost of acquisition",
         "cpa",
@@ -32,7 +35,11 @@ METRIC_SYNONYMS: tuple[tuple[str, str], ...] = (
     (r"average order value|average order|avg order value|basket size|aov", "aov"),
     (r"store revenue|shopify (?:revenue|sales)|store sales|order revenue", "order_revenue"),
     (r"how many sales|number of sales", "conversions"),
-    (r"revenue|sales|conversion value|purchase value|income", "revenue"),
+    (
+        r"revenue|sales|conversion value|purchase value|income|earnings|brought in|bring in"
+        r"|(?:did|do|have|has) (?:we|i|it) (?:make|made|earn|earned|generate|generated)",
+        "revenue",
+    ),
     (r"(?:shopify |store )?orders", "orders"),
     (r"purchases|conversions|purchased|converted", "conversions"),
     (r"cost of goods(?: sold)?|cogs", "cogs"),
@@ -86,7 +93,9 @@ LOW_WORDS = r"lowest|least|smallest|min(?:imum)?|fewest|lower|cheapest"
 
 COMPARE_WORDS = (
     r"change[ds]?|changing|drop(?:ped|s)?|declined?|decreased?|fell|fall(?:en)?|increased?"
-    r"|gr[eo]w(?:n|th)?|rose|rise|up or down|differ(?:ence)?|trending"
+    r"|gr[eo]w(?:n|th)?|rose|rise|rising|falling|up or down|differ(?:ence)?|trending"
+    r"|(?:go|goes|went|gone|going) (?:up|down)|improv(?:e|ed|ing)|worsen(?:ed|ing)?"
+    r"|jump(?:ed)?|spike[ds]?|plummet(?:ed)?|dip(?:ped)?|slump(?:ed)?"
 )
 COMPARE_WORDS_RE = rf"\b(?:{COMPARE_WORDS})\b"
 
