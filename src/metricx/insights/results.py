@@ -48,3 +48,34 @@ class QueryResults:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+
+def _json_values(values: Values | None) -> dict[str, float | None] | None:
+    if values is None:
+        return None
+    return {k: None if v is None else float(v) for k, v in values.items()}
+
+
+def results_to_json(results: QueryResults) -> dict[str, object]:
+    """The `results` member of the answer payload."""
+    return {
+        "start": results.start.isoformat(),
+        "end": results.end.isoformat(),
+        "previous_start": results.previous_start.isoformat() if results.previous_start else None,
+        "previous_end": results.previous_end.isoformat() if results.previous_end else None,
+        "totals": _json_values(results.totals),
+        "previous_totals": _json_values(results.previous_totals),
+        "rows": [
+            {
+                "key": row.key,
+                "label": row.label,
+                "values": _json_values(row.values),
+                "previous": _json_values(row.previous),
+            }
+            for row in results.rows
+        ],
+        "series": [
+            {"date": p.date.isoformat(), "values": _json_values(p.values)} for p in results.series
+        ],
+        "currency": results.currency,
+    }
