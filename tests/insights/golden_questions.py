@@ -29,6 +29,33 @@ class Golden:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
+def resolve(results: dict[str, Any], path: str) -> Any:
+    """A value of the answer payload's `results` by path: "totals.roas", "rows[0].label"."""
+    node: Any = results
+    for part in path.replace("]", "").split("."):
+        name, _, index = part.partition("[")
+        if name in ("totals", "previous_totals") or (name not in node and "values" in node):
+            node = node[name] if name in node else node["values"][name]
+        else:
+            node = node[name]
+        if index:
+            node = node[int(index)]
+    return node
+
+
+def number_mismatches(golden: Golden, results: dict[str, Any]) -> list[str]:
+    """Paths whose value differs from the golden expectation (to the cent for floats)."""
+    bad = []
+    for path, expected in (golden.numbers or {}).items():
+        actual = resolve(results, path)
+        if isinstance(expected, float) and isinstance(actual, int | float):
+            if abs(actual - expected) > 0.005:
+                bad.append(f"{path}: {actual} != {expected}")
+        elif actual != expected:
+            bad.append(f"{path}: {actual!r} != {expected!r}")
+    return bad
+
+
 def tf(key_or_start: str, end: str | None = None) -> dict[str, str]:
     return {"key": key_or_start} if end is None else {"start": key_or_start, "end": end}
 

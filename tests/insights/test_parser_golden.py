@@ -46,3 +46,20 @@ def test_default_timeframe_is_used_when_none_is_named() -> None:
 def test_invalid_dates_are_refused() -> None:
     assert isinstance(parse_question("spend since February 30", TODAY), Unmapped)
     assert isinstance(parse_question("spend from 2026-11-10 to 2026-11-01", TODAY), Unmapped)
+
+
+def test_number_expectations_can_be_attached_and_checked() -> None:
+    from tests.insights.golden_questions import Golden, number_mismatches
+
+    results = {
+        "totals": {"roas": 2.4149},
+        "rows": [{"key": "1", "label": "Summer Sale", "values": {"spend": 10.0}}],
+    }
+    golden = Golden(
+        "x",
+        None,
+        numbers={"totals.roas": 2.41, "rows[0].label": "Summer Sale", "rows[0].spend": 10.0},
+    )
+    assert number_mismatches(golden, results) == []
+    wrong = Golden("x", None, numbers={"totals.roas": 2.5})
+    assert number_mismatches(wrong, results) == ["totals.roas: 2.4149 != 2.5"]

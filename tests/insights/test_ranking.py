@@ -108,3 +108,16 @@ def test_insight_json_has_the_dashboard_fields() -> None:
         "delta_pct",
         "impact",
     } <= data.keys()
+
+
+def test_dashboard_names_the_dropping_campaign_and_the_outperformer() -> None:
+    from metricx.insights.ranking import dashboard_insights
+
+    dropping = ent("campaign", "Retargeting", m(3_000, 4_500), m(3_000, 9_000))
+    star = ent("campaign", "Summer Sale", m(2_000, 12_000), m(2_000, 11_000))
+    meta = ent("provider", "meta", m(5_000, 16_500), m(5_000, 20_000))
+    insights = dashboard_insights([dropping, star, meta], min_spend=100)
+    assert [(i["kind"], i["entity"]["label"]) for i in insights] == [
+        ("warning", "Retargeting"),
+        ("opportunity", "Summer Sale"),
+    ]

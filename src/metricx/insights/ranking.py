@@ -259,3 +259,19 @@ def best_area(
         delta_pct=None if delta is None else round(delta, 1),
         impact=round(impact, 2),
     )
+
+
+def dashboard_insights(
+    entities: list[EntityPerformance], *, min_spend: float, currency: str = "USD"
+) -> list[dict[str, Any]]:
+    """The dashboard's two insights (drop, then best area); either may be missing.
+
+    Pass platforms, campaigns and ads; drops are looked for below the platform level, since a
+    platform's drop is the sum of its campaigns' and would hide which one to act on.
+    """
+    below_platform = [e for e in entities if e.level != "provider"]
+    found = [
+        biggest_drop(below_platform, min_spend=min_spend, currency=currency),
+        best_area(entities, min_spend=min_spend, currency=currency),
+    ]
+    return [i.to_json() for i in found if i is not None]
