@@ -183,3 +183,26 @@ def test_provider_is_disabled_without_a_key() -> None:
         Settings(env="test", anthropic_api_key="k", anthropic_base_url="http://127.0.0.1:9")
     )
     assert llm is not None and llm.deadline == 8.0
+
+
+async def test_digits_inside_entity_names_are_not_taken_for_figures(fake_anthropic) -> None:
+    tool = {**GOOD_INPUT, "breakdown": {"by": "campaign", "limit": 1, "order": "desc"}}
+    phrased = "Summer Sale 2025 (Q3 - 40 off) led last week with a ROAS of 4.10."
+    fake_anthropic.script(fake.tool_use(tool), fake.text(phrased))
+
+    async def execute_with_digit_names(query: SemanticQuery) -> QueryResults:
+        results = await execute(query)
+        rows = [ResultRow("1", "Summer Sale 2025 (Q3 - 40 off)", {"roas": 4.1})]
+        return QueryResults(**{**results.__dict__, "rows": rows})
+
+    llm = provider(fake_anthropic)
+    try:
+        result = await answer_question(
+            "which campaign had the best ROAS last week",
+            today=TODAY,
+            execute=execute_with_digit_names,
+            llm=llm,
+        )
+    finally:
+        await llm.aclose()
+    assert result.answer == phrased and result.engine == "llm"

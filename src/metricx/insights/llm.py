@@ -228,6 +228,9 @@ class LlmProvider:
         if not text or len(text) > MAX_ANSWER_CHARS:
             return self._failed_phrasing("empty_or_too_long", usage)
         checked = strip_dates(text, *date_range(results))
+        for row in results.rows:  # names like "Summer Sale 2026" are not figures
+            if row.label:
+                checked = checked.replace(row.label, " ")
         invented = unverified_numbers(checked, allowed_numbers(answer, query, results))
         if invented:
             log.warning("llm_invented_numbers", numbers=invented[:5])

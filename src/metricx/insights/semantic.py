@@ -176,7 +176,7 @@ def semantic_query_schema() -> dict[str, Any]:
             },
             "timeframe": {
                 "description": "A named period, or inclusive custom dates (YYYY-MM-DD).",
-                "oneOf": [
+                "anyOf": [
                     {
                         "type": "object",
                         "additionalProperties": False,
