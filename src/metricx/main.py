@@ -144,8 +144,10 @@ def _init_sentry(dsn: str, environment: str) -> None:
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability
     from metricx.auth import router as auth_router
+    from metricx.dashboard import router as dashboard_router
     from metricx.insights import endpoints as insights_endpoints
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    app.include_router(dashboard_router.router)
     app.include_router(insights_endpoints.router)

@@ -1,0 +1,165 @@
+"""Entity performance rows and their CSV export, from the engine's entity breakdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from metricx.dashboard import queries
+from metricx.errors import NotFound
+from metricx.metrics import engine
+from metricx.metrics.registry import METRICS
+from metricx.metrics.schemas import Filters, SemanticQuery, TimeframeSpec
+from metricx.metrics.timeframes import Clock, resolve
+from metricx.tenancy import AuthContext
+
+ENTITY_METRICS = [
+    "spend",
+    "revenue",
+    "roas",
+    "conversions",
+    "cpa",
+    "cpc",
+    "ctr",
+    "cpm",
+    "impressions",
+    "clicks",
+]
+EXPORT_MAX_ROWS = 100_000
+EXPORT_CHUNK = 2_000
+SPARKLINE_MAX_DAYS = 92
+ENTITY_FIELDS = ("id", "name", "level", "provider", "status", "parent_id", "thumbnail_url")
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRequest:
+    """Normalised parameters of the entity listing."""
+
+    level: str = "campaign"
+    parent_id: int | None = None
+    timeframe: TimeframeSpec = field(default_factory=TimeframeSpec)
+    sort: str = "spend"
+    order: str = "desc"
+    page: int = 1
+    page_size: int = 50
+    filters: Filters = field(default_factory=Filters)
+    sparkline: bool = True
+
+
+def _query(req: EntityRequest, *, limit: int, offset: int, series: bool) -> SemanticQuery:
+    return SemanticQuery.parse(
+        {
+            "metrics": ENTITY_METRICS,
+            "timeframe": req.timeframe.model_dump(),
+            "filters": {**req.filters.model_dump(), "parent_id": req.parent_id},
+            "compare": True,
+            "totals": False,
+            "row_series": series,
+            "breakdown": {
+                "by": req.level,
+                "sort": req.sort,
+                "order": req.order,
+                "limit": limit,
+                "offset": offset,
+            },
+        }
+    )
+
+
+async def _check_parent(session: AsyncSession, ctx: AuthContext, parent_id: int | None) -> None:
+    if parent_id is not None and not await queries.entity_exists(session, ctx, parent_id):
+        raise NotFound("Parent entity not found.", fields=["parent_id"])
+
+
+async def entity_page(
+    session: AsyncSession, ctx: AuthContext, req: EntityRequest, clock: Clock
+) -> dict[str, Any]:
+    """One sorted page of entity rows with totals count and sparklines."""
+    await _check_parent(session, ctx, req.parent_id)
+    offset = (req.page - 1) * req.page_size
+    spec = req.timeframe
+    days = resolve(spec.key, spec.start, spec.end, tz=ctx.timezone, clock=clock).days
+    # Sparklines cost one row per entity and day; long ranges would swamp the page.
+    series = req.sparkline and days <= SPARKLINE_MAX_DAYS
+    query = _query(req, limit=req.page_size, offset=offset, series=series)
+    result = await engine.run(session, ctx, query, clock=clock)
+    return {
+        "timeframe": result.timeframe.to_dict(),
+        "data_version": ctx.data_version,
+        "level": req.level,
+        "parent_id": req.parent_id,
+        "sort": req.sort,
+        "order": req.order,
+        "page": req.page,
+        "page_size": req.page_size,
+        "total": result.total_rows,
+        "rows": [_row(r) for r in result.rows],
+    }
+
+
+def _row(row: engine.ResultRow) -> dict[str, Any]:
+    entity = row.entity or {}
+    return {
+        **{f: entity.get(f) for f in ENTITY_FIELDS},
+        **{k: row.values.get(k) for k in ENTITY_METRICS},
+        "previous": row.previous,
+        "delta_pct": row.delta_pct,
+        "sparkline": (
+            [{"date": p["date"], "value": p["spend"]} for p in row.series]
+            if row.series is not None
+            else None
+        ),
+    }
+
+
+async def export_rows(
+    session: AsyncSession, ctx: AuthContext, req: EntityRequest, clock: Clock
+) -> list[engine.ResultRow]:
+    """Every row of the listing (bounded), for the CSV export."""
+    await _check_parent(session, ctx, req.parent_id)
+    query = _query(req, limit=EXPORT_MAX_ROWS, offset=0, series=False)
+    return (await engine.run(session, ctx, query, clock=clock)).rows
+
+
+def _fmt(key: str, value: float | None) -> str:
+    if value is None:
+        return ""
+    if METRICS[key].unit == "currency":
+        return f"{value:.2f}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+async def csv_chunks(rows: list[engine.ResultRow]) -> AsyncIterator[bytes]:
+    """Stream the rows as CSV in chunks, so a large export never builds one huge string."""
+    header = [*ENTITY_FIELDS[:-1], *ENTITY_METRICS]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for start in range(0, len(rows), EXPORT_CHUNK):
+        for row in rows[start : start + EXPORT_CHUNK]:
+            entity = row.entity or {}
+            writer.writerow(
+                [
+                    *(_safe(entity.get(f)) for f in ENTITY_FIELDS[:-1]),
+                    *(_fmt(k, row.values.get(k)) for k in ENTITY_METRICS),
+                ]
+            )
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    tail = buffer.getvalue()
+    if tail:
+        yield tail.encode()
+
+
+def _safe(value: Any) -> str:
+    """Neutralise spreadsheet formulas in names (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
