@@ -151,3 +151,20 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(auth_router.router)
     app.include_router(dashboard_router.router)
     app.include_router(insights_endpoints.router)
+    _wire_insights(app)
+
+
+def _wire_insights(app: FastAPI) -> None:
+    """Questions run on the metrics engine; background insight refreshes use the app cache."""
+    from metricx.insights import executor, service
+
+    executor.install(app)
+
+    async def share_cache(app: FastAPI) -> None:
+        service.use_cache(app.state.cache)
+
+    async def forget_cache(app: FastAPI) -> None:
+        service.use_cache(None)
+
+    app.state.startup_hooks.append(share_cache)
+    app.state.shutdown_hooks.append(forget_cache)

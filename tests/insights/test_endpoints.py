@@ -127,6 +127,7 @@ async def test_other_workspaces_are_not_found(api, db) -> None:
 
 
 async def test_without_an_engine_the_route_says_so(app, db) -> None:
+    app.state.query_executor_factory = None  # the app wires the engine; take it away
     tenant = await make_tenant(db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

@@ -1,8 +1,9 @@
 """What the insights package needs to know about each metric: label, unit and direction.
 
-A local copy until the metric registry (metricx.metrics.registry) lands; the lead swaps it.
-Units: "currency" (workspace currency), "count", "ratio" (shown as 2.41), "percent" (the
-engine returns a fraction, 0.0123, shown as 1.23%).
+A view over the one metric registry (metricx.metrics.registry), so a metric added there is
+answerable here. Two deliberate differences for answer text: percent metrics are handled as
+fractions inside insights (the executor divides the engine's 1.23 into 0.0123, and answers
+show 1.23%), and a few labels read better in a sentence ("Store revenue", "COGS").
 """
 
 from __future__ import annotations
@@ -10,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from metricx.metrics.registry import METRICS as REGISTRY
+
 Unit = Literal["currency", "count", "ratio", "percent"]
 Direction = Literal["higher", "lower", "neutral"]
+
+# Labels as answers phrase them; everything else comes from the registry.
+_LABELS = {"order_revenue": "Store revenue", "cogs": "COGS"}
+# Spend is neither good nor bad by itself.
+_DIRECTIONS: dict[str, Direction] = {"spend": "neutral"}
 
 
 @dataclass(frozen=True)
@@ -22,28 +30,10 @@ class MetricInfo:
     direction: Direction
 
 
-_INFO = (
-    MetricInfo("spend", "Spend", "currency", "neutral"),
-    MetricInfo("impressions", "Impressions", "count", "higher"),
-    MetricInfo("clicks", "Clicks", "count", "higher"),
-    MetricInfo("conversions", "Conversions", "count", "higher"),
-    MetricInfo("revenue", "Revenue", "currency", "higher"),
-    MetricInfo("orders", "Orders", "count", "higher"),
-    MetricInfo("order_revenue", "Store revenue", "currency", "higher"),
-    MetricInfo("cogs", "COGS", "currency", "lower"),
-    MetricInfo("manual_costs", "Manual costs", "currency", "lower"),
-    MetricInfo("roas", "ROAS", "ratio", "higher"),
-    MetricInfo("cpa", "CPA", "currency", "lower"),
-    MetricInfo("cpc", "CPC", "currency", "lower"),
-    MetricInfo("cpm", "CPM", "currency", "lower"),
-    MetricInfo("ctr", "CTR", "percent", "higher"),
-    MetricInfo("cvr", "Conversion rate", "percent", "higher"),
-    MetricInfo("aov", "AOV", "currency", "higher"),
-    MetricInfo("mer", "MER", "ratio", "higher"),
-    MetricInfo("profit", "Profit", "currency", "higher"),
-    MetricInfo("poas", "POAS", "ratio", "higher"),
-)
-METRICS: dict[str, MetricInfo] = {m.key: m for m in _INFO}
+METRICS: dict[str, MetricInfo] = {
+    key: MetricInfo(key, _LABELS.get(key, m.label), m.unit, _DIRECTIONS.get(key, m.direction))
+    for key, m in REGISTRY.items()
+}
 
 
 def info(key: str) -> MetricInfo:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from metricx.auth.deps import WorkspaceCtx
 from metricx.deps import CacheDep, SessionDep, SettingsDep
@@ -15,6 +16,8 @@ from metricx.insights.flow import Execute
 from metricx.insights.llm import LlmProvider
 from metricx.insights.schemas import AnswerOut, QuestionIn, QuestionLogOut
 from metricx.insights.sse import answer_events
+from metricx.metrics.deps import ClockDep
+from metricx.metrics.schemas import TimeframeSpec
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["insights"])
 
@@ -55,9 +58,10 @@ async def ask_question(
     cache: CacheDep,
     execute: ExecutorDep,
     llm: LlmDep,
+    clock: ClockDep,
 ) -> object:
     """Answer a question; with `Accept: text/event-stream` the answer streams as SSE."""
-    result = await service.ask(session, cache, ctx, body, execute, llm)
+    result = await service.ask(session, cache, ctx, body, execute, llm, clock)
     if "text/event-stream" in request.headers.get("accept", ""):
         events = answer_events(answer=result["answer"], payload=result, visual=result["visual"])
         return StreamingResponse(events, media_type="text/event-stream")
@@ -72,3 +76,36 @@ async def question_history(
 ) -> object:
     """The workspace's latest questions, newest first."""
     return await repository.history(session, ctx, limit)
+
+
+TimeframeKey = Literal[
+    "today",
+    "yesterday",
+    "last_7_days",
+    "last_30_days",
+    "last_90_days",
+    "this_month",
+    "last_month",
+    "custom",
+]
+
+
+@router.get(
+    "/insights",
+    responses={200: {"description": "{insights: [drop, best area], timeframe, ...}"}},
+)
+async def dashboard_insights(
+    ctx: WorkspaceCtx,
+    session: SessionDep,
+    cache: CacheDep,
+    clock: ClockDep,
+    timeframe: Annotated[TimeframeKey | None, Query()] = None,
+    start: Annotated[date | None, Query(description="custom start (inclusive)")] = None,
+    end: Annotated[date | None, Query(description="custom end (inclusive)")] = None,
+) -> Response:
+    """The dashboard's biggest performance drop and best performing area, from the engine."""
+    spec = TimeframeSpec(key=timeframe, start=start, end=end)
+    raw, cached = await service.dashboard_insights(session, cache, ctx, spec, clock)
+    return Response(
+        raw, media_type="application/json", headers={"X-Cache": "hit" if cached else "miss"}
+    )

@@ -18,41 +18,15 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from metricx.metrics.registry import METRICS
+from metricx.metrics.timeframes import MAX_DAYS, PRESETS
 from metricx.models.connections import AD_PROVIDERS
 from metricx.models.entities import STATUSES
 
-# Local copy of the metric keys until the registry (metricx.metrics.registry) lands.
-METRIC_KEYS: tuple[str, ...] = (
-    "spend",
-    "impressions",
-    "clicks",
-    "conversions",
-    "revenue",
-    "orders",
-    "order_revenue",
-    "cogs",
-    "manual_costs",
-    "roas",
-    "cpa",
-    "cpc",
-    "cpm",
-    "ctr",
-    "cvr",
-    "aov",
-    "mer",
-    "profit",
-    "poas",
-)
-TIMEFRAME_KEYS: tuple[str, ...] = (
-    "today",
-    "yesterday",
-    "last_7_days",
-    "last_30_days",
-    "last_90_days",
-    "this_month",
-    "last_month",
-)
-MAX_SPAN_DAYS = 731
+# The registry's metrics and the engine's named periods: one list for parser, LLM and engine.
+METRIC_KEYS: tuple[str, ...] = tuple(METRICS)
+TIMEFRAME_KEYS: tuple[str, ...] = PRESETS
+MAX_SPAN_DAYS = MAX_DAYS
 MAX_LIMIT = 50
 DEFAULT_ENTITY_LIMIT = 10
 MAX_METRICS = 8
