@@ -1,9 +1,10 @@
 """The golden set: questions with the semantic query they must become, on a fixed `today`.
 
 TODAY is Saturday 2026-11-28, so this week is Mon 2026-11-23..today and last week is
-2026-11-16..2026-11-22. `numbers` stays None until the query engine is merged; then each
-entry gets the engine's expected figures on the fixed generated dataset, keyed by path into
-the results ("totals.roas", "previous_totals.spend", "rows[0].label", "rows[0].spend").
+2026-11-16..2026-11-22. `numbers` holds expected figures keyed by path into the results
+("totals.roas", "previous_totals.spend", "rows[0].label", "rows[0].spend");
+test_golden_numbers.py attaches them to every entry with a numeric answer, recomputed in
+plain Python from the raw rows of the fixed generated dataset (golden_data.py).
 `query=None` means the parser must refuse the question (Unmapped), never guess.
 """
 
