@@ -164,3 +164,17 @@ async def test_empty_workspace_gives_null_ratios(db: Database, app_factory) -> N
             assert kpis[key]["value"] is None and kpis[key]["delta_pct"] is None
         assert kpis["spend"]["value"] == 0
         assert len(body["chart"]) == 7 and body["spend_mix"] == [] and body["top_creatives"] == []
+
+
+async def test_dashboard_cache_in_redis(db: Database, app_factory, redis_url: str) -> None:
+    ds = await build(db, today=TODAY, days=10)
+    app = await app_factory(redis_url=redis_url)
+    app.state.clock = lambda: NOW
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        headers = await login_headers(client, ds.tenant.email)
+        url = f"/api/workspaces/{ds.tenant.workspace_id}/dashboard"
+        first = await client.get(url, headers=headers)
+        second = await client.get(url, headers=headers)
+        assert first.headers["x-cache"] == "miss" and second.headers["x-cache"] == "hit"
+        assert first.content == second.content

@@ -104,7 +104,12 @@ async def test_entities_sort_page_filter_and_count(db: Database, app_factory) ->
         assert [r["name"] for r in google["rows"]] == ["google g1", "google pmax"]
 
 
-async def test_export_csv_has_every_row_with_cents(db: Database, app_factory) -> None:
+async def test_export_csv_has_every_row_with_cents(
+    db: Database, app_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metricx.dashboard import entities
+
+    monkeypatch.setattr(entities, "EXPORT_PAGE", 7)  # 28 ads: four full pages and an empty one
     ds = await build(db, today=TODAY, days=10)
     async with await _client(app_factory) as client:
         headers = await login_headers(client, ds.tenant.email)
@@ -116,7 +121,9 @@ async def test_export_csv_has_every_row_with_cents(db: Database, app_factory) ->
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(response.text)))
-        assert len(rows) == len(ds.ids("ad"))
+        assert len(rows) == len({r["id"] for r in rows}) == len(ds.ids("ad"))
+        spends = [float(r["spend"]) for r in rows]
+        assert spends == sorted(spends, reverse=True)
         assert all(len(r["spend"].split(".")[1]) == 2 for r in rows)
 
 

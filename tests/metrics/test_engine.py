@@ -158,3 +158,21 @@ async def test_bad_queries_name_the_field(db: Database, query: dict, field: str)
     with pytest.raises(ValidationFailed) as err:
         await _run(db, ds, query)
     assert any(f.startswith(field) for f in err.value.fields), err.value.fields
+
+
+async def test_small_breakdowns_sort_in_both_directions(db: Database) -> None:
+    ds = await build(db, today=TODAY, days=10)
+    q = {"metrics": ["spend", "orders"], "timeframe": "last_7_days"}
+    by_name = await _run(db, ds, {**q, "breakdown": {"by": "provider", "sort": "name"}})
+    assert [r.key for r in by_name.rows] == ["meta", "google"]
+    asc = await _run(db, ds, {**q, "breakdown": {"by": "provider", "sort": "name", "order": "asc"}})
+    assert [r.key for r in asc.rows] == ["google", "meta"]
+    assert all(r.values["orders"] is None for r in asc.rows)  # orders are shop-wide
+    days = await _run(db, ds, {**q, "breakdown": {"by": "day", "order": "asc", "limit": 3}})
+    assert [r.key for r in days.rows] == ["2026-03-08", "2026-03-09", "2026-03-10"]
+    assert days.total_rows == 7
+    newest = await _run(db, ds, {**q, "breakdown": {"by": "day", "limit": 1}})
+    assert newest.rows[0].key == "2026-03-14"
+    want = sum(1 for o in ds.orders if o.order_date == date(2026, 3, 14) and o.cancelled_at is None
+               and not o.is_test and o.financial_status != "voided")  # fmt: skip
+    assert newest.rows[0].values["orders"] == want

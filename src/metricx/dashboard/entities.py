@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ ENTITY_METRICS = [
     "clicks",
 ]
 EXPORT_MAX_ROWS = 100_000
-EXPORT_CHUNK = 2_000
+EXPORT_PAGE = 10_000
 SPARKLINE_MAX_DAYS = 92
 ENTITY_FIELDS = ("id", "name", "level", "provider", "status", "parent_id", "thumbnail_url")
 
@@ -51,13 +51,15 @@ class EntityRequest:
     sparkline: bool = True
 
 
-def _query(req: EntityRequest, *, limit: int, offset: int, series: bool) -> SemanticQuery:
+def _query(
+    req: EntityRequest, *, limit: int, offset: int, series: bool, compare: bool = True
+) -> SemanticQuery:
     return SemanticQuery.parse(
         {
             "metrics": ENTITY_METRICS,
             "timeframe": req.timeframe.model_dump(),
             "filters": {**req.filters.model_dump(), "parent_id": req.parent_id},
-            "compare": True,
+            "compare": compare,
             "totals": False,
             "row_series": series,
             "breakdown": {
@@ -117,13 +119,23 @@ def _row(row: engine.ResultRow) -> dict[str, Any]:
     }
 
 
-async def export_rows(
+async def export_csv(
     session: AsyncSession, ctx: AuthContext, req: EntityRequest, clock: Clock
-) -> list[engine.ResultRow]:
-    """Every row of the listing (bounded), for the CSV export."""
+) -> list[bytes]:
+    """The listing as CSV chunks, at most EXPORT_MAX_ROWS rows.
+
+    Rows are fetched a page at a time and turned into CSV text (in a thread) at once, so
+    memory holds one page of rows plus compact text, never 100k row objects.
+    """
     await _check_parent(session, ctx, req.parent_id)
-    query = _query(req, limit=EXPORT_MAX_ROWS, offset=0, series=False)
-    return (await engine.run(session, ctx, query, clock=clock)).rows
+    chunks = [_csv_text([], header=True)]
+    for offset in range(0, EXPORT_MAX_ROWS, EXPORT_PAGE):
+        query = _query(req, limit=EXPORT_PAGE, offset=offset, series=False, compare=False)
+        rows = (await engine.run(session, ctx, query, clock=clock)).rows
+        chunks.append(await asyncio.to_thread(_csv_text, rows))
+        if len(rows) < EXPORT_PAGE:
+            break
+    return chunks
 
 
 def _fmt(key: str, value: float | None) -> str:
@@ -134,27 +146,20 @@ def _fmt(key: str, value: float | None) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-async def csv_chunks(rows: list[engine.ResultRow]) -> AsyncIterator[bytes]:
-    """Stream the rows as CSV in chunks, so a large export never builds one huge string."""
-    header = [*ENTITY_FIELDS[:-1], *ENTITY_METRICS]
+def _csv_text(rows: list[engine.ResultRow], *, header: bool = False) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    for start in range(0, len(rows), EXPORT_CHUNK):
-        for row in rows[start : start + EXPORT_CHUNK]:
-            entity = row.entity or {}
-            writer.writerow(
-                [
-                    *(_safe(entity.get(f)) for f in ENTITY_FIELDS[:-1]),
-                    *(_fmt(k, row.values.get(k)) for k in ENTITY_METRICS),
-                ]
-            )
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    tail = buffer.getvalue()
-    if tail:
-        yield tail.encode()
+    if header:
+        writer.writerow([*ENTITY_FIELDS[:-1], *ENTITY_METRICS])
+    for row in rows:
+        entity = row.entity or {}
+        writer.writerow(
+            [
+                *(_safe(entity.get(f)) for f in ENTITY_FIELDS[:-1]),
+                *(_fmt(k, row.values.get(k)) for k in ENTITY_METRICS),
+            ]
+        )
+    return buffer.getvalue().encode()
 
 
 def _safe(value: Any) -> str:

@@ -240,10 +240,10 @@ async def export_csv(
         level, parent_id, timeframe, start, end, sort, order, 1, entities.EXPORT_MAX_ROWS,
         status, provider, q, False,
     )  # fmt: skip
-    rows = await entities.export_rows(session, ctx, req, clock)
+    chunks = await entities.export_csv(session, ctx, req, clock)
     filename = f"metricx-{level}-{ctx.workspace_id}.csv"
     return StreamingResponse(
-        entities.csv_chunks(rows),
+        iter(chunks),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

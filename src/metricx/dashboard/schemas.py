@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -32,14 +32,14 @@ class WorkspaceInfo(BaseModel):
 
 class TimeframeOut(BaseModel):
     key: str
-    start: date
-    end: date
-    previous_start: date
-    previous_end: date
+    start: dt.date
+    end: dt.date
+    previous_start: dt.date
+    previous_end: dt.date
 
 
 class Point(BaseModel):
-    date: date
+    date: dt.date
     value: float | None
 
 
@@ -55,11 +55,11 @@ class Kpi(BaseModel):
 
 
 class ChartPoint(BaseModel):
-    date: date
+    date: dt.date
     spend: float | None
     revenue: float | None
     order_revenue: float | None
-    previous_date: date
+    previous_date: dt.date
     previous_spend: float | None
     previous_revenue: float | None
     previous_order_revenue: float | None
@@ -105,12 +105,12 @@ class ConnectionStatus(BaseModel):
     provider: str
     name: str
     status: str
-    last_success_at: datetime | None
+    last_success_at: dt.datetime | None
     last_error: str | None
 
 
 class Freshness(BaseModel):
-    last_success_at: datetime | None
+    last_success_at: dt.datetime | None
     connected_providers: list[str]
     has_shopify: bool
 

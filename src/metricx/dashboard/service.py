@@ -9,7 +9,6 @@ normalised parameters and resolved dates; the ETag is derived from that key, so 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,9 +129,10 @@ async def build_dashboard(
 ) -> dict[str, Any]:
     """Compute the unified dashboard payload."""
     spec, filters = req.spec(), req.filters()
-    run: Callable[[dict[str, Any]], Awaitable[engine.QueryResult]] = lambda q: engine.run(  # noqa: E731
-        session, ctx, SemanticQuery.model_validate(q), clock=clock
-    )
+
+    async def run(query: dict[str, Any]) -> engine.QueryResult:
+        return await engine.run(session, ctx, SemanticQuery.model_validate(query), clock=clock)
+
     base = {"timeframe": spec, "filters": filters}
     # One statement for ad totals, daily series and spend mix; one for orders.
     main = await run(

@@ -227,20 +227,22 @@ def _sort_page(query: SemanticQuery, result: QueryResult, default: str | None = 
     bd = query.breakdown
     result.total_rows = len(result.rows)
     key = bd.sort or default
-    if key is not None:
+    descending = bd.order == "desc"
+    if key is None:
+        # Time rows keep calendar order; desc means newest first.
+        if descending:
+            result.rows.reverse()
+    else:
 
-        def sort_key(row: ResultRow) -> tuple[bool, Any]:
-            v = row.label if key == "name" else row.values.get(key)
-            return (v is None, v if bd.order == "asc" or v is None else _neg(v))
+        def sort_value(row: ResultRow) -> Any:
+            return row.label if key == "name" else row.values.get(key)
 
-        result.rows.sort(key=sort_key)
-    elif bd.order == "desc" and bd.by in ("day", "week"):
-        result.rows.reverse()
+        # Rows without a value (zero denominator) go last in either direction.
+        present = [r for r in result.rows if sort_value(r) is not None]
+        missing = [r for r in result.rows if sort_value(r) is None]
+        present.sort(key=sort_value, reverse=descending)
+        result.rows = present + missing
     result.rows = result.rows[bd.offset : bd.offset + bd.limit]
-
-
-def _neg(v: Any) -> Any:
-    return -v if isinstance(v, int | float) else v
 
 
 def _provider_breakdown(query: SemanticQuery, ads: Grains, result: QueryResult) -> None:

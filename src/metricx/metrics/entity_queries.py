@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, or_, select
+from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -112,9 +112,9 @@ async def entity_rows(
     if filters.parent_id:
         # Drill-down reaches children and grandchildren (campaign -> ads).
         parent = aliased(Entity, name="p1")
-        stmt = stmt.outerjoin(parent, parent.id == row.parent_id).where(
-            or_(row.parent_id == filters.parent_id, parent.parent_id == filters.parent_id)
-        )
+        stmt = stmt.outerjoin(
+            parent, and_(parent.id == row.parent_id, parent.workspace_id == ctx.workspace_id)
+        ).where(or_(row.parent_id == filters.parent_id, parent.parent_id == filters.parent_id))
     stmt = scoped(stmt, row, ctx)
     order_by = row.name if sort == "name" else _sort_expr(agg, sort)
     ordered = order_by.desc() if descending else order_by.asc()

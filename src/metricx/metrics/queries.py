@@ -8,7 +8,7 @@ One statement answers totals of both periods plus the daily and per-provider gra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -99,7 +99,7 @@ def _grain_union(
     where: Sequence[Any],
     date_col: Any,
     provider_col: Any | None,
-    aggs: dict[str, ColumnElement[Any]],
+    aggs: Mapping[str, ColumnElement[Any]],
     tf: Timeframe,
     grains: set[str],
     dialect: str,
@@ -160,7 +160,7 @@ async def ad_grains(
     compare: bool,
 ) -> Grains:
     """Ad measures by grain; daily rollups unless an entity filter needs the facts."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     lo = lower_bound(tf, compare)
     if not filters.touches_entities:
         where = [DailyRollup.event_date >= lo, DailyRollup.event_date <= tf.end]
@@ -214,7 +214,7 @@ async def order_grains(
     stmt = _grain_union(
         model=ShopifyOrder, ctx=ctx, from_=lambda s: s.select_from(ShopifyOrder), where=where,
         date_col=ShopifyOrder.order_date, provider_col=None, aggs=aggs, tf=tf,
-        grains=grains - {"provider"}, dialect=session.bind.dialect.name,
+        grains=grains - {"provider"}, dialect=session.get_bind().dialect.name,
     )  # fmt: skip
     rows = (await session.execute(stmt)).all()
     return _read_grains(rows, list(aggs))
@@ -224,9 +224,8 @@ async def manual_costs(
     session: AsyncSession, ctx: AuthContext, lo: date, hi: date
 ) -> list[tuple[date, date, int]]:
     """(start, end, amount micros) of the manual costs overlapping [lo, hi]."""
-    stmt = scoped(
-        select(ManualCost.start_date, ManualCost.end_date, ManualCost.amount_micros),
-        ManualCost,
-        ctx,
-    ).where(ManualCost.start_date <= hi, ManualCost.end_date >= lo)
+    columns: Any = select(ManualCost.start_date, ManualCost.end_date, ManualCost.amount_micros)
+    stmt = scoped(columns, ManualCost, ctx).where(
+        ManualCost.start_date <= hi, ManualCost.end_date >= lo
+    )
     return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]

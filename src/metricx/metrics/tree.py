@@ -1,7 +1,8 @@
 """The entity tree as a small mapping: each entity to its ancestor at a level.
 
-Facts are joined to this mapping (a few thousand entity rows, hashed once) rather than
-walking the tree per fact, so an entity breakdown costs one pass over the facts in range.
+Facts are joined to this mapping (a few thousand entity rows, built once as a CTE and
+hashed) rather than walking the tree per fact, so an entity breakdown costs one pass
+over the facts in range.
 Entity filters (ids, drill-down parent, status, name) are applied to the mapping, before
 any fact is read.
 """
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Subquery, and_, case, func, null, or_, select
+from sqlalchemy import CTE, and_, case, func, null, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -48,7 +49,7 @@ def mapping(
     level: str | None = None,
     filter_level: str | None = None,
     only: Sequence[int] | None = None,
-) -> Subquery:
+) -> CTE:
     """(entity_id[, target_id]) for the workspace's entities that pass the filters.
 
     target_id is the entity itself or its ancestor at `level` (so a campaign's own facts
@@ -63,7 +64,10 @@ def mapping(
         cols.append(target.label("target_id"))
     stmt = select(*cols).select_from(nodes[0])
     for child, parent in pairwise(nodes):
-        stmt = stmt.outerjoin(parent, parent.id == child.parent_id)
+        # Parents share the workspace; saying so lets the planner use the workspace index.
+        stmt = stmt.outerjoin(
+            parent, and_(parent.id == child.parent_id, parent.workspace_id == ctx.workspace_id)
+        )
     stmt = scoped(stmt, nodes[0], ctx)
 
     def within(ids: Sequence[int]) -> ColumnElement[bool]:
@@ -81,4 +85,6 @@ def mapping(
         stmt = stmt.where(target.is_not(None))
         if only is not None:
             stmt = stmt.where(target.in_(list(only)))
-    return stmt.subquery("tree")
+    # Materialised so PostgreSQL builds the small mapping once and hashes it, instead of
+    # flattening it into the fact join and probing the tree per fact row.
+    return stmt.cte("tree").prefix_with("MATERIALIZED", dialect="postgresql")
