@@ -10,6 +10,7 @@ import pytest
 
 from metricx.db import Database
 from metricx.insights import service
+from metricx.insights.llm import LlmProvider
 from metricx.models import Connection
 from metricx.sync.writer import EntityRow, FactRow, upsert_entities, upsert_facts
 from tests.factories import Tenant, login_headers, make_tenant
@@ -90,7 +91,14 @@ async def api(app):
         yield c
 
 
-async def test_insights_name_the_dropping_and_the_outperforming_campaign(api, db) -> None:
+async def test_insights_name_the_dropping_and_the_outperforming_campaign(
+    api, db, monkeypatch
+) -> None:
+    async def no_llm(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the insights panel never calls an LLM")
+
+    monkeypatch.setattr(LlmProvider, "translate", no_llm)
+    monkeypatch.setattr(LlmProvider, "phrase", no_llm)
     tenant = await build_scenario(db)
     headers = await login_headers(api, tenant.email)
     url = f"/api/workspaces/{tenant.workspace_id}/insights?timeframe=last_7_days"
