@@ -163,9 +163,28 @@ def _include_routers(app: FastAPI) -> None:
     from metricx.auth import router as auth_router
     from metricx.dashboard import router as dashboard_router
     from metricx.workspaces import router as workspaces_router
+    from metricx.insights import endpoints as insights_endpoints
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
     app.include_router(workspaces_router.router)
     app.include_router(workspaces_router.invites_router)
     app.include_router(dashboard_router.router)
+    app.include_router(insights_endpoints.router)
+    _wire_insights(app)
+
+
+def _wire_insights(app: FastAPI) -> None:
+    """Questions run on the metrics engine; background insight refreshes use the app cache."""
+    from metricx.insights import executor, service
+
+    executor.install(app)
+
+    async def share_cache(app: FastAPI) -> None:
+        service.use_cache(app.state.cache)
+
+    async def forget_cache(app: FastAPI) -> None:
+        service.use_cache(None)
+
+    app.state.startup_hooks.append(share_cache)
+    app.state.shutdown_hooks.append(forget_cache)
