@@ -162,8 +162,8 @@ def _include_routers(app: FastAPI) -> None:
     from metricx import observability
     from metricx.auth import router as auth_router
     from metricx.dashboard import router as dashboard_router
-    from metricx.workspaces import router as workspaces_router
     from metricx.insights import endpoints as insights_endpoints
+    from metricx.workspaces import router as workspaces_router
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
