@@ -143,7 +143,9 @@ def _init_sentry(dsn: str, environment: str) -> None:
 
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability
+    from metricx.attribution import api as attribution_api
     from metricx.auth import router as auth_router
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    attribution_api.install(app)
