@@ -114,9 +114,7 @@ def test_refunds_reduce_revenue_and_rows_add_up_exactly() -> None:
     net = net_revenue(100_000_001, 30_000_000)
     assert net == 70_000_001
     assert net_revenue(10, 50) == 0
-    result = attribute(
-        [A, B, C], order_at=T, net_micros=net, model="linear", window_days=30
-    )
+    result = attribute([A, B, C], order_at=T, net_micros=net, model="linear", window_days=30)
     assert sum(c.revenue_micros for c in result) == net
     assert split_revenue(100, [1 / 3] * 3) in ([34, 33, 33], [33, 33, 34], [33, 34, 33])
 
