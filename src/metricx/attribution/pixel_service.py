@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from metricx.attribution.channels import CLICK_KEYS, UTM_KEYS, parse_landing
 from metricx.errors import BadRequest, NotAuthenticated, ValidationFailed
@@ -79,7 +79,7 @@ class PixelKeyCache:
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, PixelSite | None]] = {}
 
-    async def resolve(self, session: AsyncSession, key: str) -> PixelSite | None:
+    async def resolve(self, session: AsyncSession | AsyncConnection, key: str) -> PixelSite | None:
         """The site for a key, from cache or one indexed lookup."""
         now = time.monotonic()
         hit = self._entries.get(key)
@@ -96,7 +96,7 @@ class PixelKeyCache:
         self._entries.clear()
 
 
-async def lookup_site(session: AsyncSession, key: str) -> PixelSite | None:
+async def lookup_site(session: AsyncSession | AsyncConnection, key: str) -> PixelSite | None:
     """Look a pixel key up by its unique index."""
     row = (
         await session.execute(
@@ -229,16 +229,22 @@ def build_rows(events: list[Any], workspace_id: int) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-async def store_events(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """One multi-row INSERT ... ON CONFLICT DO NOTHING; returns how many were new."""
+async def store_events(session: AsyncSession | AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING; returns how many were new.
+
+    The statement is executed "executemany" style: SQLAlchemy compiles it once (cached)
+    and sends the batch as a single multi-row INSERT (insertmanyvalues), where a
+    `.values(rows)` statement would be recompiled for every request.
+    """
     if not rows:
         return 0
-    dialect = session.bind.dialect.name
+    dialect = (
+        session.bind.dialect.name if isinstance(session, AsyncSession) else session.dialect.name
+    )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(PixelEvent)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"])
         .returning(PixelEvent.id)
     )
-    return len((await session.execute(stmt)).all())
+    return len((await session.execute(stmt, rows)).all())
