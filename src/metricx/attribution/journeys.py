@@ -53,8 +53,13 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """'postgresql' or 'sqlite' for the session's bind."""
+    return session.get_bind().dialect.name
+
+
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
 
 
 def candidate_ids(source: Source) -> list[str]:

@@ -239,7 +239,9 @@ async def store_events(session: AsyncSession | AsyncConnection, rows: list[dict[
     if not rows:
         return 0
     dialect = (
-        session.bind.dialect.name if isinstance(session, AsyncSession) else session.dialect.name
+        session.get_bind().dialect.name
+        if isinstance(session, AsyncSession)
+        else session.dialect.name
     )
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (

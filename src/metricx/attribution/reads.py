@@ -147,7 +147,7 @@ async def campaigns(
     verified = await queries.attributed_by_campaign(session, ctx, model, window, lo, hi)
     platform = await queries.platform_by_campaign(session, ctx, start, end)
     names = await queries.campaigns(session, ctx, set(verified) | set(platform))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cid in set(verified) | set(platform):
         revenue, orders = verified.get(cid, (0, 0.0))
         spend, platform_revenue = platform.get(cid, (0, 0))

@@ -51,7 +51,7 @@ async def run_attribution(
 ) -> dict[str, int]:
     """Recompute the workspace's attributions; flushes, never commits."""
     lock = select(Workspace).where(Workspace.id == workspace_id)
-    if session.bind.dialect.name == "postgresql":
+    if journeys.dialect_of(session) == "postgresql":
         lock = lock.with_for_update()
     workspace = (await session.execute(lock)).scalar_one_or_none()
     if workspace is None:
@@ -63,14 +63,12 @@ async def run_attribution(
     )
     since = journeys.as_utc(last_run) - REBUILD_OVERLAP if last_run else None
     touches_added = await journeys.build_journeys(session, workspace_id, since)
-    orders = (
-        await session.execute(
-            select(ShopifyOrder).where(
-                ShopifyOrder.workspace_id == workspace_id, ShopifyOrder.is_test.is_(False)
-            )
+    result = await session.execute(
+        select(ShopifyOrder).where(
+            ShopifyOrder.workspace_id == workspace_id, ShopifyOrder.is_test.is_(False)
         )
-    ).scalars()
-    orders = list(orders)
+    )
+    orders = list(result.scalars())
     matched = await match_orders(session, workspace_id, orders)
     touches = await load_touches(session, {j for j, _ in matched.values()})
     unmatched = [o for o in orders if o.id not in matched]
@@ -152,29 +150,29 @@ async def match_orders(
     session: AsyncSession, workspace_id: int, orders: Sequence[ShopifyOrder]
 ) -> dict[int, tuple[int, str]]:
     """order id -> (journey id, how): checkout token, then visitor id, then email hash."""
-    tokens = sorted({o.checkout_token for o in orders if o.checkout_token})
+    tokens = sorted({o.checkout_token for o in orders if o.checkout_token is not None})
     token_visitor: dict[str, str] = {}
     for chunk in journeys._chunks(tokens):
-        rows = await session.execute(
+        token_rows = await session.execute(
             select(PixelEvent.checkout_token, PixelEvent.visitor_id)
             .where(PixelEvent.workspace_id == workspace_id, PixelEvent.checkout_token.in_(chunk))
             .order_by(PixelEvent.occurred_at)
         )
-        for token, visitor in rows.all():
-            token_visitor.setdefault(token, visitor)
+        for token, token_owner in token_rows.all():
+            token_visitor.setdefault(str(token), token_owner)
     visitors = set(token_visitor.values()) | {o.visitor_id for o in orders if o.visitor_id}
     by_visitor: dict[str, int] = {}
     for chunk in journeys._chunks(sorted(visitors)):
-        rows = await session.execute(
+        journey_rows = await session.execute(
             select(Journey.visitor_id, Journey.id).where(
                 Journey.workspace_id == workspace_id, Journey.visitor_id.in_(chunk)
             )
         )
-        by_visitor.update(dict(rows.all()))  # type: ignore[arg-type]
+        by_visitor.update({v: j for v, j in journey_rows.all()})
     matched: dict[int, tuple[int, str]] = {}
     learned: dict[int, str] = {}
     for o in orders:
-        visitor = token_visitor.get(o.checkout_token or "")
+        visitor: str | None = token_visitor.get(o.checkout_token or "")
         if visitor and visitor in by_visitor:
             matched[o.id] = (by_visitor[visitor], "checkout_token")
         elif o.visitor_id and o.visitor_id in by_visitor:
@@ -187,15 +185,17 @@ async def match_orders(
             .where(Journey.id == journey_id, Journey.email_hash.is_(None))
             .values(email_hash=digest)
         )
-    hashes = sorted({o.customer_email_hash for o in orders if o.id not in matched} - {None})
-    by_email: dict[str, int] = {}
-    for chunk in journeys._chunks(hashes):  # type: ignore[arg-type]
-        rows = await session.execute(
+    hashes = sorted(
+        {o.customer_email_hash for o in orders if o.id not in matched and o.customer_email_hash}
+    )
+    by_email: dict[str | None, int] = {}
+    for chunk in journeys._chunks(hashes):
+        email_rows = await session.execute(
             select(Journey.email_hash, Journey.id)
             .where(Journey.workspace_id == workspace_id, Journey.email_hash.in_(chunk))
             .order_by(Journey.last_seen_at)
         )
-        by_email.update(dict(rows.all()))  # the latest journey of an email wins
+        by_email.update({h: j for h, j in email_rows.all()})  # the latest journey of an email wins
     for o in orders:
         if o.id not in matched and o.customer_email_hash in by_email:
             matched[o.id] = (by_email[o.customer_email_hash], "email")
@@ -217,8 +217,10 @@ async def load_touches(session: AsyncSession, journey_ids: set[int]) -> dict[int
                 Touchpoint.match_type,
             ).where(Touchpoint.journey_id.in_(chunk))
         )
-        for journey_id, *fields in rows.all():
-            out.setdefault(journey_id, []).append(Touch(*fields))
+        for journey_id, tid, at, channel, confidence, entity_id, how in rows.all():
+            out.setdefault(journey_id, []).append(
+                Touch(tid, at, channel, confidence, entity_id, how)
+            )
     return out
 
 

@@ -62,7 +62,8 @@ async def claim(
     session: AsyncSession, key: str, workspace_id: int | None, topic: str, shop: str
 ) -> bool:
     """Record a delivery (or refund) key; False when it was already processed."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(WebhookDelivery)
         .values(webhook_id=key, workspace_id=workspace_id, topic=topic, shop_domain=shop[:255])
@@ -155,7 +156,7 @@ async def _customer_redact(
     customer = payload.get("customer") or {}
     digest = shopify.email_hash(customer.get("email"))
     order_ids = [str(i) for i in payload.get("orders_to_redact") or []]
-    match = [ShopifyOrder.external_id.in_(order_ids)] if order_ids else []
+    match: list[Any] = [ShopifyOrder.external_id.in_(order_ids)] if order_ids else []
     if digest:
         match.append(ShopifyOrder.customer_email_hash == digest)
     if not match:
@@ -178,7 +179,7 @@ async def _customer_redact(
             )
         )
         visitors.update(rows.scalars())
-    journey_match = [Journey.visitor_id.in_(visitors)] if visitors else []
+    journey_match: list[Any] = [Journey.visitor_id.in_(visitors)] if visitors else []
     if digest:
         journey_match.append(Journey.email_hash == digest)
     if journey_match:

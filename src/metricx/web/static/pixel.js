@@ -1,4 +1,12 @@
-/*! metricx pixel: first-party, dependency-free. <script src="https://HOST/pixel.js" data-key="px_..." async></script> */
+/*! metricx pixel: first-party, dependency-free.
+ *  <script src="https://HOST/pixel.js" data-key="px_..." async></script>
+ *  Calls made before the script loads are queued by this stub and replayed:
+ *    window.metricx = window.metricx || function () { (metricx.q = metricx.q || []).push(arguments); };
+ *    metricx('track', 'product_viewed', { product_id: '123' });
+ *    metricx('track', 'checkout_completed', { checkout_token: '...' });
+ *  Consent: window.metricxConsent = false or data-consent="false" -> no cookie, nothing sent;
+ *  metricx('consent', true) grants it later. Optional data-endpoint overrides the API host.
+ */
 (function (w, d) {
   "use strict";
   var script = d.currentScript || d.querySelector("script[data-key][src*='pixel.js']");
