@@ -30,10 +30,11 @@ def normalise_topic(value: str | None) -> str | None:
     """'orders-create', 'orders_create' or 'orders/create' -> 'orders/create' (None if unknown)."""
     if not value:
         return None
-    slug = value.strip().lower().replace("-", "/", 1).replace("_", "/", 1)
-    if slug not in TOPICS:
-        slug = value.strip().lower()
-    return slug if slug in TOPICS else None
+    raw = value.strip().lower()
+    for slug in (raw, raw.replace("-", "/", 1), raw.replace("_", "/", 1)):
+        if slug in TOPICS:
+            return slug
+    return None
 
 
 def secrets_from(setting: str | None) -> list[bytes]:
