@@ -86,6 +86,43 @@ async def stored(workspace_id: int) -> int:
         await conn.close()
 
 
+def tree_cpu(root: int) -> float:
+    """utime + stime (s) of a process and its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [root]
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def backend_pids() -> list[int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'metricx'",
+            DB,
+        )
+        return [int(r["pid"]) for r in rows]
+    finally:
+        await conn.close()
+
+
 def batch(key: str, size: int, sender: int, n: int) -> tuple[bytes, int]:
     now = int(time.time() * 1000)
     events = [
@@ -95,6 +132,9 @@ def batch(key: str, size: int, sender: int, n: int) -> tuple[bytes, int]:
             "name": "page_viewed" if i else "product_viewed",
             "ts": now,
             "url": f"https://shop.test/p/{i}?utm_source=facebook&utm_campaign=c{n % 7}",
+            # As pixel.js does: UTMs of the current URL are sent as fields too.
+            "utm_source": "facebook",
+            "utm_campaign": f"c{n % 7}",
             "referrer": "https://l.facebook.com/",
             "data": {"product_id": i},
         }
@@ -182,7 +222,11 @@ def main() -> None:
             errlog.seek(0)
             sys.exit("server did not start: " + errlog.read().decode()[-2000:])
         log(f"{args.senders} senders x batches of {args.batch} for {args.seconds} s")
+        cpu_server, cpu_client = tree_cpu(proc.pid), time.process_time()
         result = asyncio.run(drive(base, key, args.seconds, args.senders, args.batch))
+        cpu_server = tree_cpu(proc.pid) - cpu_server
+        cpu_client = time.process_time() - cpu_client
+        cpu_pg = sum(tree_cpu(pid) for pid in asyncio.run(backend_pids()))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -200,7 +244,16 @@ def main() -> None:
         "events_sent_total": expected,
         "rows_stored_total": rows,
         "count_in_equals_count_stored": rows == expected,
+        # CPU seconds used during the measured run (PostgreSQL: the app's backends, whole
+        # life, so slightly over). The machine is shared; these show the cost per event.
+        "cpu_s_server": round(cpu_server, 2),
+        "cpu_s_postgres": round(cpu_pg, 2),
+        "cpu_s_client": round(cpu_client, 2),
+        "load_average": os.getloadavg()[0],
     }
+    used = cpu_server + cpu_pg
+    report["server_plus_pg_cpu_ms_per_1000_events"] = round(used / expected * 1e6, 1)
+    report["events_per_server_plus_pg_cpu_second"] = round(expected / used) if used else None
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"pixel-ingest-{dt.date.today().isoformat()}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -37,6 +37,7 @@ EVENT_NAMES = frozenset(
         "checkout_completed",
     }
 )
+MARKETING_KEYS = (*UTM_KEYS, *CLICK_KEYS)
 MAX_ID = 64
 MAX_TOKEN = 128
 MAX_SHORT = 255
@@ -204,11 +205,17 @@ def to_row(event: Any, index: int, workspace_id: int, now: datetime) -> dict[str
     if name == "checkout_completed" and not token:
         field = f"{prefix}.checkout_token"
         raise ValidationFailed("checkout_completed needs a checkout_token.", fields=[field])
-    landing = parse_landing(row["url"])
-    for key in (*UTM_KEYS, *CLICK_KEYS):
-        row[key] = _text(event, key, MAX_SHORT, f"{prefix}.{key}") or (
-            landing.utm.get(key) or landing.clicks.get(key)
-        )
+    explicit = False
+    for key in MARKETING_KEYS:
+        value = _text(event, key, MAX_SHORT, f"{prefix}.{key}")
+        row[key] = value
+        explicit = explicit or value is not None
+    url = row["url"]
+    # The pixel sends UTMs and click ids itself; parse the url only for senders that don't.
+    if not explicit and url and ("utm_" in url or "clid=" in url):
+        landing = parse_landing(url)
+        for key in MARKETING_KEYS:
+            row[key] = landing.utm.get(key) or landing.clicks.get(key)
     data = event.get("data", {})
     if data is None:
         data = {}
