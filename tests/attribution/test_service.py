@@ -298,3 +298,23 @@ async def test_dashboard_block(db: Database) -> None:
         )
     assert block is not None and block["orders"] == 5 and block["feed"]
     assert none is None
+
+
+async def test_settings_need_admin_and_foreign_workspaces_are_404(db: Database, client) -> None:
+    from metricx.models import Membership
+
+    owner = await make_tenant(db)
+    other = await make_tenant(db, "viewer@example.com")
+    async with db.transaction() as s:
+        s.add(Membership(workspace_id=owner.workspace_id, user_id=other.user_id, role="viewer"))
+    headers = await login_headers(client, other.email)
+    url = f"/api/workspaces/{owner.workspace_id}/attribution/settings"
+    r = await client.patch(url, json={"model": "linear"}, headers=headers)
+    assert r.status_code == 403
+    owner_headers = await login_headers(client, owner.email)
+    foreign = f"/api/workspaces/{other.workspace_id}/attribution/settings"
+    r = await client.patch(foreign, json={"model": "linear"}, headers=owner_headers)
+    assert r.status_code == 404
+    async with db.transaction() as s:
+        ws = await s.get(Workspace, owner.workspace_id)
+        assert ws is not None and ws.attribution_model == "last_click"

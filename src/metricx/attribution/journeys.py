@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -250,8 +250,3 @@ def as_utc(value: Any) -> datetime:
         return UTCDateTime().process_result_value(value, None)  # type: ignore[return-value]
     parsed = datetime.fromisoformat(str(value))
     return UTCDateTime().process_result_value(parsed, None)  # type: ignore[return-value]
-
-
-def journey_match_clause(workspace_id: int, visitors: Sequence[str]) -> Any:
-    """Journeys of this workspace for the given visitor ids."""
-    return and_(Journey.workspace_id == workspace_id, Journey.visitor_id.in_(visitors))

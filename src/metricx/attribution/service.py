@@ -1,8 +1,8 @@
 """Attribution runs: build journeys, match orders, apply the models, store credits.
 
 `run_attribution(session, workspace_id, model=None, window=None)` is the job entry point
-(`attribute_orders`). It is idempotent: inside one transaction, the workspace row is
-locked (PostgreSQL) so runs of one workspace never interleave, then the attributions of
+(`attribute_orders`). It is idempotent: inside one transaction, a per-workspace advisory
+lock (PostgreSQL) keeps runs of one workspace from interleaving, then the attributions of
 each (model, window) computed are deleted and re-inserted. A crash rolls back to the
 previous complete set; a re-run gives the same rows, never duplicates.
 
@@ -41,6 +41,7 @@ log = structlog.get_logger("metricx.attribution")
 # Events arriving while a run is in flight are picked up by the next run's overlap.
 REBUILD_OVERLAP = timedelta(minutes=15)
 LANDING_TOUCH_ID = -1
+LOCK_NAMESPACE = 0x6D78 << 40  # "mx": keeps these advisory locks apart from others
 
 
 async def run_attribution(
@@ -50,10 +51,11 @@ async def run_attribution(
     window: int | None = None,
 ) -> dict[str, int]:
     """Recompute the workspace's attributions; flushes, never commits."""
-    lock = select(Workspace).where(Workspace.id == workspace_id)
     if journeys.dialect_of(session) == "postgresql":
-        lock = lock.with_for_update()
-    workspace = (await session.execute(lock)).scalar_one_or_none()
+        # An advisory lock, not FOR UPDATE on the workspace row: webhooks bump that row's
+        # data_version and must not wait behind a long run (Shopify gives them 5 s).
+        await session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE + workspace_id)))
+    workspace = await session.get(Workspace, workspace_id)
     if workspace is None:
         return {"orders": 0, "touches": 0, "rows": 0}
     models = [model] if model else list(engine.MODELS)
