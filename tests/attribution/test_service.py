@@ -318,3 +318,17 @@ async def test_settings_need_admin_and_foreign_workspaces_are_404(db: Database, 
     async with db.transaction() as s:
         ws = await s.get(Workspace, owner.workspace_id)
         assert ws is not None and ws.attribution_model == "last_click"
+
+
+async def test_concurrent_runs_neither_lose_nor_duplicate(pg_db: Database) -> None:
+    import asyncio
+
+    t = await make_tenant(pg_db)
+    await seed(pg_db, t.workspace_id)
+
+    async def run() -> None:
+        async with pg_db.transaction() as s:
+            await run_attribution(s, t.workspace_id)
+
+    await asyncio.gather(run(), run(), run())
+    assert await count(pg_db, Attribution) == 25
