@@ -255,7 +255,8 @@ def main() -> None:
     report["server_plus_pg_cpu_ms_per_1000_events"] = round(used / expected * 1e6, 1)
     report["events_per_server_plus_pg_cpu_second"] = round(expected / used) if used else None
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"pixel-ingest-{dt.date.today().isoformat()}.json"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M")
+    out = RESULTS / f"pixel-ingest-{stamp}.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     log(json.dumps(report))
     log(f"{rate:,.0f} events/s sustained; in {expected} == stored {rows}: {rows == expected}")
