@@ -271,3 +271,45 @@ async def test_unknown_topic_is_404(db: Database, shop_client) -> None:
     headers = webhook_headers(body, "products/create")
     r = await shop_client.post(f"{BASE}/products-create", content=body, headers=headers)
     assert r.status_code == 404
+
+
+async def test_pixel_then_webhook_then_attribution_end_to_end(db: Database, shop_client) -> None:
+    from datetime import UTC, datetime
+
+    from metricx.attribution.service import run_attribution
+    from metricx.models import Attribution
+    from tests.attribution.helpers import event, pixel_key
+
+    t = await make_tenant(db)
+    await shopify_connection(db, t.workspace_id)
+    key = await pixel_key(db, t.workspace_id)
+    landing = "https://shop.test/?utm_source=google&utm_medium=cpc&gclid=G1"
+    events = [
+        event(visitor_id="v-9", url=landing, referrer="https://www.google.com/"),
+        event("checkout_completed", visitor_id="v-9", checkout_token="tok-9"),
+    ]
+    assert (
+        await shop_client.post("/api/pixel/events", json={"key": key, "events": events})
+    ).status_code == 200
+    now = datetime.now(UTC).isoformat()
+    body = dumps(
+        order_payload(
+            order_id=77,
+            checkout_token="tok-9",
+            note_attributes=[],
+            created_at=now,
+            updated_at=now,
+            landing_site="/",
+            referring_site=None,
+        )
+    )
+    r = await shop_client.post(
+        f"{BASE}/orders-create", content=body, headers=webhook_headers(body, "orders/create")
+    )
+    assert r.status_code == 200
+    async with db.transaction() as s:
+        await run_attribution(s, t.workspace_id, model="last_click")
+    async with db.transaction() as s:
+        row = (await s.execute(select(Attribution))).scalar_one()
+    assert (row.channel, row.confidence, row.revenue_micros) == ("google", "high", 120_000_000)
+    assert row.match_type == "checkout_token:gclid"
