@@ -142,8 +142,9 @@ def _init_sentry(dsn: str, environment: str) -> None:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from metricx import observability
+    from metricx import observability, web
     from metricx.auth import router as auth_router
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    web.install(app)
