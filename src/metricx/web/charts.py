@@ -37,8 +37,10 @@ def sparkline(series: Any, width: int = 120, height: int = 32) -> dict[str, Any]
         return None
     low, high = min(known), max(known)
     line = _points(values, width - 4, height - 6, 3, low, high, 2)
-    last_x, last_y = line.rsplit(" ", 1)[-1].split(",")
-    return {"width": width, "height": height, "points": line, "last_x": last_x, "last_y": last_y}
+    first_x = line.split(",", 1)[0]
+    last_x = line.rsplit(" ", 1)[-1].split(",")[0]
+    area = f"{first_x},{height} {line} {last_x},{height}"
+    return {"width": width, "height": height, "points": line, "area": area}
 
 
 def _nice_max(value: float) -> float:
