@@ -244,11 +244,11 @@ def sample_entities(
                 "conversions": revenue / 80,
                 "cpa": spend / (revenue / 80),
                 "cpc": 1.2,
-                "ctr": 0.013,
+                "ctr": 1.3,
                 "sparkline": [
                     {"date": str(start + timedelta(days=i)), "value": 10 + (i * entity_id) % 7}
                     for i in range(min(days, 30))
                 ],
             }
         )
-    return {"items": items, "parent": parent}
+    return {"rows": items, "parent": parent}

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.tenancy import AuthContext
@@ -70,23 +71,37 @@ def set_payload_builder(builder: PayloadBuilder | None) -> None:
     _builder_override = builder
 
 
-def _engine_builder() -> PayloadBuilder | None:
+def _engine_builder(cache: Any, clock: Any) -> PayloadBuilder | None:
+    # Written against the metrics branch (dashboard/service.py); absent here until merged.
     try:
-        from metricx.dashboard.service import build_dashboard  # type: ignore[attr-defined]
+        from metricx.dashboard import service  # type: ignore[attr-defined]
+        from metricx.metrics.timeframes import system_clock  # type: ignore[import-not-found]
     except ImportError:
         return None
 
     async def call(session: AsyncSession, ctx: AuthContext, tf: dict[str, Any]) -> dict[str, Any]:
-        return await build_dashboard(session, ctx, **tf)  # type: ignore[no-any-return]
+        req = service.DashboardRequest(tf.get("timeframe"), tf.get("start"), tf.get("end"))
+        when = clock or system_clock
+        if cache is None:
+            return await service.build_dashboard(session, ctx, req, when)  # type: ignore[no-any-return]
+        # The same cache entry as GET /api/.../dashboard: the page and the API share the work.
+        prepared = service.prepare_dashboard(ctx, req, when)
+        body, _ = await service.dashboard_bytes(session, ctx, cache, req, prepared, when)
+        return orjson.loads(body)  # type: ignore[no-any-return]
 
     return call
 
 
 async def dashboard_payload(
-    session: AsyncSession, ctx: AuthContext, timeframe_params: dict[str, Any]
+    session: AsyncSession,
+    ctx: AuthContext,
+    timeframe_params: dict[str, Any],
+    *,
+    cache: Any = None,
+    clock: Any = None,
 ) -> dict[str, Any]:
     """The unified dashboard payload (DESIGN.md section 6) for one workspace and timeframe."""
-    builder = _builder_override or _engine_builder()
+    builder = _builder_override or _engine_builder(cache, clock)
     if builder is None:
         return await placeholder_payload(session, ctx, timeframe_params)
     return await builder(session, ctx, timeframe_params)
@@ -132,17 +147,25 @@ def set_entities_builder(builder: EntityBuilder | None) -> None:
 
 
 async def entity_rows(
-    session: AsyncSession, ctx: AuthContext, params: dict[str, Any]
+    session: AsyncSession, ctx: AuthContext, params: dict[str, Any], *, clock: Any = None
 ) -> dict[str, Any] | None:
-    """Entity performance `{"items": [...], "parent": {...}|None}`; None until the engine exists.
+    """Entity performance `{"rows": [...], "parent": {...}|None}`; None until the engine exists.
 
-    `params`: level, parent_id, timeframe params. Each item: id, name, provider, status,
+    `params`: level, parent_id, timeframe params. Each row: id, name, provider, status,
     level, spend, revenue, roas, conversions, cpa, cpc, ctr, sparkline [{date, value}].
     """
     if _entities_override is not None:
         return await _entities_override(session, ctx, params)
     try:
-        from metricx.dashboard.service import entity_performance  # type: ignore[attr-defined]
+        from metricx.dashboard import entities  # type: ignore[attr-defined]
+        from metricx.metrics.schemas import TimeframeSpec  # type: ignore[import-not-found]
+        from metricx.metrics.timeframes import system_clock  # type: ignore[import-not-found]
     except ImportError:
         return None
-    return await entity_performance(session, ctx, **params)  # type: ignore[no-any-return]
+    spec = TimeframeSpec(
+        key=params.get("timeframe"), start=params.get("start"), end=params.get("end")
+    )
+    req = entities.EntityRequest(
+        level=params["level"], parent_id=params.get("parent_id"), timeframe=spec, page_size=200
+    )
+    return await entities.entity_page(session, ctx, req, clock or system_clock)  # type: ignore[no-any-return]

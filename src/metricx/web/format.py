@@ -115,6 +115,12 @@ def percent(value: Any, digits: int = 1) -> str:
     return DASH if number is None else f"{number * 100:,.{digits}f}%"
 
 
+def percent_points(value: Any, digits: int = 2) -> str:
+    """A registry percent metric, already multiplied by 100 (CTR 1.25 is `1.25%`)."""
+    number = to_number(value)
+    return DASH if number is None else f"{number:,.{digits}f}%"
+
+
 def metric(value: Any, unit: str | None, currency: str | None = "USD") -> str:
     """Format a value by the metric registry's unit."""
     if unit == "currency":
@@ -122,7 +128,7 @@ def metric(value: Any, unit: str | None, currency: str | None = "USD") -> str:
     if unit == "ratio":
         return ratio(value)
     if unit == "percent":
-        return percent(value, 2)
+        return percent_points(value)
     return count(value)
 
 

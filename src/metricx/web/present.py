@@ -44,10 +44,10 @@ def kpi_card(kpi: dict[str, Any], currency: str) -> dict[str, Any]:
 
 def _entity_row(row: dict[str, Any], currency: str) -> dict[str, Any]:
     return {
-        "id": row.get("id"),
+        "id": row.get("id", row.get("entity_id")),
         "name": row.get("name") or fmt.DASH,
         "provider": fmt.provider(row.get("provider")),
-        "thumbnail_url": _safe_image(row.get("thumbnail_url")),
+        "thumbnail_url": _safe_image(row.get("thumbnail_url") or row.get("thumbnail")),
         "spend": fmt.money(row.get("spend"), currency),
         "revenue": fmt.money(row.get("revenue"), currency),
         "roas": fmt.ratio(row.get("roas")),
@@ -83,6 +83,7 @@ def dashboard_view(payload: dict[str, Any]) -> dict[str, Any]:
     timeframe = _dict(payload.get("timeframe"))
     status = _dict(payload.get("status"))
     freshness = _dict(status.get("freshness"))
+    synced_at = freshness.get("last_synced_at") or freshness.get("last_success_at")
     connections = [_connection(c) for c in _list(status.get("connections"))]
     attribution = payload.get("attribution")
     kpis = [kpi_card(k, currency) for k in _list(payload.get("kpis"))]
@@ -146,8 +147,8 @@ def dashboard_view(payload: dict[str, Any]) -> dict[str, Any]:
         "attribution": attribution_view,
         "connections": connections,
         "freshness": {
-            "synced": fmt.ago(freshness.get("last_synced_at")),
-            "synced_at": str(freshness.get("last_synced_at") or ""),
+            "synced": fmt.ago(synced_at),
+            "synced_at": str(synced_at or ""),
             "latest_date": fmt.long_date(freshness.get("latest_data_date"))
             if freshness.get("latest_data_date")
             else None,
@@ -163,7 +164,7 @@ def entity_view(row: dict[str, Any], currency: str) -> dict[str, Any]:
     out.update(
         status=str(row.get("status") or ""),
         cpc=fmt.money(row.get("cpc"), currency),
-        ctr=fmt.percent(row.get("ctr"), 2),
+        ctr=fmt.percent_points(row.get("ctr")),
         spark=charts.sparkline(row.get("sparkline"), width=96, height=24),
         raw={
             k: fmt.to_number(row.get(k))

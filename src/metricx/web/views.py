@@ -21,6 +21,11 @@ CHILD_LEVEL = {"campaign": "adset", "adset": "ad"}
 LEVEL_LABELS = {"campaign": "Campaigns", "adset": "Ad sets", "ad": "Ads"}
 
 
+def _clock(request: Request) -> Any:
+    """The clock the API resolves timeframes against (tests may freeze it on app.state)."""
+    return getattr(request.app.state, "clock", None)
+
+
 def _timeframe(request: Request) -> tuple[dict[str, Any], str | None]:
     try:
         return data.timeframe_params(dict(request.query_params)), None
@@ -62,7 +67,9 @@ async def dashboard(request: Request, session: SessionDep, workspace_id: str) ->
     view = None
     if error is None:
         try:
-            payload = await data.dashboard_payload(session, page.ctx, tf)
+            payload = await data.dashboard_payload(
+                session, page.ctx, tf, cache=request.app.state.cache, clock=_clock(request)
+            )
             view = present.dashboard_view(payload)
         except MetricxError as exc:
             error = exc.detail
@@ -95,12 +102,12 @@ async def campaigns(request: Request, session: SessionDep, workspace_id: str) ->
         if parent_id:
             params["parent_id"] = int(parent_id)
         try:
-            result = await data.entity_rows(session, page.ctx, params)
+            result = await data.entity_rows(session, page.ctx, params, clock=_clock(request))
         except MetricxError as exc:
             error = exc.detail
     rows = [
         present.entity_view(r, page.ctx.currency)
-        for r in (result or {}).get("items", [])
+        for r in (result or {}).get("rows") or (result or {}).get("items") or []
         if isinstance(r, dict)
     ]
     export = {"level": level, **({"parent_id": parent_id} if parent_id else {})}
@@ -113,6 +120,9 @@ async def campaigns(request: Request, session: SessionDep, workspace_id: str) ->
             else None
         )
     parent = (result or {}).get("parent") if result else None
+    if parent_id and not isinstance(parent, dict):
+        owner = "Campaign" if level == "adset" else "Ad set"
+        parent = {"id": int(parent_id), "name": f"{owner} #{parent_id}"}
     return render(
         request,
         "campaigns.html",
