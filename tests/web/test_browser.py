@@ -275,3 +275,20 @@ def test_screenshots(browser, live, signed_in_state) -> None:
             assert pg.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
         context.close()
         watch.assert_clean()
+
+
+def test_feed_polls_every_10s_only_while_visible(page, live) -> None:
+    page.clock.install()
+    page.goto(dash(live))
+    page.wait_for_selector(".insight-list")
+    assert "feed" not in live.calls[-3:]
+    before = live.calls.count("feed")
+    page.clock.run_for(10_500)
+    page.wait_for_selector("text=#1044")
+    assert live.calls.count("feed") == before + 1
+    assert "Brand search" in page.inner_text("[data-feed]")
+    # A hidden tab does not poll.
+    page.evaluate("Object.defineProperty(document, 'visibilityState', {get: () => 'hidden'})")
+    page.clock.run_for(30_000)
+    page.wait_for_timeout(200)
+    assert live.calls.count("feed") == before + 1
