@@ -275,3 +275,22 @@ async def test_auth_pages_are_labelled(client, path) -> None:
     html = (await client.get(path)).text
     for field in re.findall(r'<input id="([^"]+)"', html):
         assert f'<label for="{field}"' in html
+
+
+async def test_signed_in_csrf_token_is_bound_to_the_session(client, db) -> None:
+    """Same token scheme as the auth API, so page scripts' API calls pass its CSRF check."""
+    from metricx.web.security import session_csrf
+
+    tenant = await make_tenant(db)
+    await web_login(client, tenant.email)
+    session_token = client.cookies["mx_session"]
+    expected = session_csrf("test-secret-key-not-for-production-use", session_token)
+    assert client.cookies["mx_csrf"] == expected
+    html = (await client.get(f"/w/{tenant.workspace_id}/ask")).text
+    assert f'name="csrf-token" content="{expected}"' in html
+    # A token that matches the cookie but not the session is refused.
+    client.cookies.set("mx_csrf", "a-planted-token-from-a-sibling-domain")
+    refused = await client.post(
+        "/logout", data={"csrf_token": "a-planted-token-from-a-sibling-domain"}
+    )
+    assert refused.status_code == 403

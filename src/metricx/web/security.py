@@ -1,19 +1,25 @@
-"""Security for the pages: response headers and the double-submit CSRF check.
+"""Security for the pages: response headers and the CSRF check of their forms.
 
-The auth package owns CSRF for the JSON API (the `mx_csrf` cookie echoed in `X-CSRF-Token`
-or a `csrf_token` form field). The pages use the same cookie and field names, so one token
-serves both; until the auth mechanism is merged, the pages issue and check it themselves.
+Same scheme as the auth branch's API (signed double submit): for a signed-in browser the
+`mx_csrf` cookie is an HMAC of its session under the app secret, echoed in the
+`csrf_token` form field or `X-CSRF-Token`, so the page forms and the page scripts' API
+calls share one token. Before sign-in (login and register forms) there is no session
+to bind to, and the token is a random double-submit value.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from metricx.auth.tokens import token_hash
+
 CSRF_COOKIE = "mx_csrf"
+SESSION_COOKIE = "mx_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -60,9 +66,26 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def session_csrf(secret: str, session_token: str) -> str:
+    """The CSRF token bound to a session (the formula of metricx.auth.csrf.csrf_token_for)."""
+    message = ("csrf:" + token_hash(session_token)).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _session_token(request: Request) -> str:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return token if 0 < len(token) <= 200 else ""
+
+
 def csrf_token(request: Request) -> str:
-    """The request's CSRF token: the cookie's, or a fresh one the response must set."""
+    """The token forms must echo; when the cookie lacks it, the response sets it."""
     existing = request.cookies.get(CSRF_COOKIE, "")
+    session = _session_token(request)
+    if session:
+        expected = session_csrf(request.app.state.settings.secret, session)
+        if not hmac.compare_digest(existing.encode(), expected.encode()):
+            request.state.new_csrf_token = expected
+        return expected
     if 20 <= len(existing) <= 100:
         return existing
     token = getattr(request.state, "new_csrf_token", None)
@@ -88,9 +111,15 @@ def set_csrf_cookie(request: Request, response: Response, secure: bool) -> None:
 
 
 def csrf_ok(request: Request, submitted: str | None) -> bool:
-    """Double submit: the form field (or header) equals the cookie, compared in constant time."""
+    """The submitted token equals the cookie and, when signed in, is bound to the session."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     presented = submitted or request.headers.get(CSRF_HEADER, "")
     if not cookie or not presented:
         return False
-    return hmac.compare_digest(cookie.encode(), presented.encode())
+    same = hmac.compare_digest(cookie.encode(), presented.encode())
+    session = _session_token(request)
+    if not session:
+        return same
+    expected = session_csrf(request.app.state.settings.secret, session)
+    bound = hmac.compare_digest(presented.encode(), expected.encode())
+    return same and bound

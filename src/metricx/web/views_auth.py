@@ -11,7 +11,7 @@ from metricx.deps import SessionDep
 from metricx.errors import MetricxError
 from metricx.web import queries
 from metricx.web.pages import page_user, safe_next
-from metricx.web.security import CSRF_FIELD, csrf_ok
+from metricx.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_ok, session_csrf
 from metricx.web.templating import render
 from metricx.workspaces import service as ws_service
 
@@ -26,17 +26,22 @@ def _secure(request: Request) -> bool:
 
 
 def _signed_in(request: Request, token: str, to: str) -> RedirectResponse:
+    """Set the session cookie and its session-bound CSRF companion (as the auth API does)."""
     settings = request.app.state.settings
     response = RedirectResponse(to, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_ttl_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
-        path="/",
-    )
+    max_age = settings.session_ttl_hours * 3600
+    secure = _secure(request)
+    csrf = session_csrf(settings.secret, token)
+    for name, value, httponly in ((SESSION_COOKIE, token, True), (CSRF_COOKIE, csrf, False)):
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=httponly,
+            samesite="lax",
+            secure=secure,
+            path="/",
+        )
     return response
 
 
@@ -121,6 +126,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
         await auth_service.end_session(session, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 
