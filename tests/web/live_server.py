@@ -57,34 +57,21 @@ def stand_in_api(live: LiveServer) -> APIRouter:
             if await request.is_disconnected():
                 break
             await asyncio.sleep(0.1)
-        return {
-            "insights": [
-                {
-                    "title": "ROAS up on Meta",
-                    "body": "Retargeting 7d drove most of the gain.",
-                    "severity": "positive",
-                },
-                {
-                    "title": "CPA rising on TikTok",
-                    "body": "Spark ads CPA rose 18%.",
-                    "severity": "negative",
-                },
-            ]
-        }
+        # The insights branch's Insight.to_json() shape.
+        first = {"kind": "opportunity", "title": "ROAS up on Meta", "metric": "roas"}
+        second = {"kind": "warning", "title": "CPA rising on TikTok", "metric": "cpa"}
+        first["text"] = "Retargeting 7d drove most of the gain."
+        second["text"] = "Spark ads CPA rose 18%."
+        return {"insights": [first, second]}
 
     @router.get("/attribution/feed")
     async def feed(workspace_id: int) -> dict[str, Any]:
         live.calls.append("feed")
-        return {
-            "items": [
-                {
-                    "order_number": "1044",
-                    "revenue": 64.0,
-                    "channel": "google",
-                    "campaign_name": "Brand search",
-                }
-            ]
-        }
+        # The attribution branch's reads.feed() shape.
+        touch = {"channel": "google", "entity": {"id": 3, "name": "Brand search"}}
+        order = {"order_id": 9, "order_number": "1044", "currency": "USD"}
+        order.update(revenue_micros=64_000_000, touches=[touch])
+        return {"model": "last_click", "window_days": 7, "orders": [order]}
 
     @router.get("/members")
     async def members(workspace_id: int) -> dict[str, Any]:
@@ -132,18 +119,20 @@ def stand_in_api(live: LiveServer) -> APIRouter:
             def event(name: str, payload: Any) -> bytes:
                 return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
-            yield event("thinking", {"message": "Reading spend by platform"})
+            yield event("thinking", {"stage": "computing"})
             for token in ["Meta ", "spent ", "the most: ", "$4,210.00."]:
                 await asyncio.sleep(0.02)
                 yield event("token", {"text": token})
-            yield event(
-                "visual",
-                {
-                    "type": "bar",
-                    "columns": ["provider", "spend"],
-                    "rows": [["meta", 4210.0], ["google", 2300.5]],
-                },
-            )
+            # The insights branch's bar visual: one metric column, cells {value, formatted}.
+            spend = {"key": "spend", "label": "Spend", "unit": "currency"}
+            bars = [
+                {"key": key, "label": label, "spend": {"value": value, "formatted": text}}
+                for key, label, value, text in (
+                    ("meta", "Meta", 4210.0, "$4,210.00"),
+                    ("google", "Google Ads", 2300.5, "$2,300.50"),
+                )
+            ]
+            yield event("visual", {"type": "bar", "metric": spend, "bars": bars})
             yield event(
                 "done",
                 {

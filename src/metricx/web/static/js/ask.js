@@ -19,8 +19,15 @@
     try { return JSON.parse(data); } catch (e) { return data; }
   }
 
+  function num(value) {
+    return value && typeof value === "object" ? value.value : value;
+  }
+
   function cellText(value) {
     if (value === null || value === undefined) return "—";
+    if (typeof value === "object") {
+      return value.formatted !== undefined && value.formatted !== null ? String(value.formatted) : cellText(value.value);
+    }
     if (typeof value === "number") return value.toLocaleString("en-US", { maximumFractionDigits: 2 });
     return String(value);
   }
@@ -32,7 +39,7 @@
     var body = el("tbody", {}, rows.map(function (row) {
       return el("tr", {}, keys.map(function (k, i) {
         var v = Array.isArray(row) ? row[i] : row[k];
-        return el("td", { class: typeof v === "number" ? "num" : null, text: cellText(v) });
+        return el("td", { class: typeof num(v) === "number" ? "num" : null, text: cellText(v) });
       }));
     }));
     return el("div", { class: "table-wrap" }, [el("table", {}, [head, body])]);
@@ -40,7 +47,8 @@
 
   function bars(labels, values) {
     var NS = "http://www.w3.org/2000/svg";
-    var max = Math.max.apply(null, values.map(function (v) { return Math.abs(Number(v) || 0); }).concat([1]));
+    var raw = values.map(num);
+    var max = Math.max.apply(null, raw.map(function (v) { return Math.abs(Number(v) || 0); }).concat([1]));
     var rowH = 26, width = 560, labelW = 180;
     var svg = document.createElementNS(NS, "svg");
     svg.setAttribute("viewBox", "0 0 " + width + " " + (labels.length * rowH + 4));
@@ -53,7 +61,7 @@
       t.setAttribute("x", "0"); t.setAttribute("y", String(y + 14)); t.setAttribute("class", "axis");
       t.textContent = String(label).slice(0, 28);
       var r = document.createElementNS(NS, "rect");
-      var w = Math.max(2, (Math.abs(Number(values[i]) || 0) / max) * (width - labelW - 70));
+      var w = Math.max(2, (Math.abs(Number(raw[i]) || 0) / max) * (width - labelW - 70));
       r.setAttribute("x", String(labelW)); r.setAttribute("y", String(y)); r.setAttribute("height", "18");
       r.setAttribute("width", String(w)); r.setAttribute("rx", "3"); r.setAttribute("class", "bar");
       var v = document.createElementNS(NS, "text");
@@ -64,21 +72,46 @@
     return svg;
   }
 
+  function kpiItems(items) {
+    return el("div", { class: "kpis" }, items.map(function (k) {
+      var d = k.delta_pct;
+      return el("article", { class: "kpi" }, [
+        el("h3", { class: "kpi-label", text: k.label || k.metric || "" }),
+        el("p", { class: "kpi-value", text: cellText(k) }),
+        d === null || d === undefined ? null : el("p", { class: "kpi-delta muted", text: (d > 0 ? "+" : "") + Number(d).toFixed(1) + "% vs previous period" })
+      ]);
+    }));
+  }
+
   function renderVisual(v) {
     if (!v || typeof v !== "object") return;
     var nodes = [];
-    var rows = v.rows || v.data || [];
-    var columns = v.columns || (rows.length && !Array.isArray(rows[0]) ? Object.keys(rows[0]) : []);
-    if (Array.isArray(v.labels) && Array.isArray(v.values)) {
-      nodes.push(bars(v.labels, v.values));
-    } else if (rows.length && columns.length >= 2 && (v.type || v.kind) !== "table") {
-      var key0 = typeof columns[0] === "string" ? columns[0] : columns[0].key;
-      var key1 = typeof columns[1] === "string" ? columns[1] : columns[1].key;
-      var labels = rows.map(function (r) { return Array.isArray(r) ? r[0] : r[key0]; });
-      var values = rows.map(function (r) { return Array.isArray(r) ? r[1] : r[key1]; });
-      if (values.every(function (x) { return typeof x === "number" || x === null; })) nodes.push(bars(labels.slice(0, 20), values.slice(0, 20)));
+    var labelCol = { key: "label", label: "" };
+    if (v.type === "kpi" && Array.isArray(v.items)) {
+      nodes.push(kpiItems(v.items));
+    } else if (v.type === "bar" && Array.isArray(v.bars) && v.metric) {
+      var key = v.metric.key;
+      nodes.push(bars(v.bars.slice(0, 20).map(function (b) { return b.label || b.key; }),
+        v.bars.slice(0, 20).map(function (b) { return b[key]; })));
+      nodes.push(table([labelCol, v.metric], v.bars.slice(0, 100)));
+    } else if (v.type === "line" && Array.isArray(v.points)) {
+      nodes.push(table([{ key: "date", label: "Date" }].concat(v.series || []), v.points.slice(0, 400)));
+    } else if (v.type === "table" && Array.isArray(v.rows) && v.rows.length && !Array.isArray(v.rows[0])) {
+      nodes.push(table([labelCol].concat(v.columns || []), v.rows.slice(0, 100)));
+    } else {
+      var rows = v.rows || v.data || [];
+      var columns = v.columns || (rows.length && !Array.isArray(rows[0]) ? Object.keys(rows[0]) : []);
+      if (Array.isArray(v.labels) && Array.isArray(v.values)) {
+        nodes.push(bars(v.labels, v.values));
+      } else if (rows.length && columns.length >= 2 && v.type !== "table") {
+        var key0 = typeof columns[0] === "string" ? columns[0] : columns[0].key;
+        var key1 = typeof columns[1] === "string" ? columns[1] : columns[1].key;
+        var labels = rows.map(function (r) { return Array.isArray(r) ? r[0] : r[key0]; });
+        var values = rows.map(function (r) { return Array.isArray(r) ? r[1] : r[key1]; });
+        if (values.every(function (x) { return typeof num(x) === "number" || x === null; })) nodes.push(bars(labels.slice(0, 20), values.slice(0, 20)));
+      }
+      if (rows.length && columns.length) nodes.push(table(columns, rows.slice(0, 100)));
     }
-    if (rows.length && columns.length) nodes.push(table(columns, rows.slice(0, 100)));
     nodes.forEach(function (n) { visualEl.appendChild(n); });
   }
 

@@ -55,15 +55,23 @@
     return Array.isArray(data) ? data : (data && (data.items || data.orders)) || [];
   }
 
+  function orderRevenue(o) {
+    if (o.revenue !== undefined && o.revenue !== null) return o.revenue;
+    if (o.revenue_micros !== undefined && o.revenue_micros !== null) return o.revenue_micros / 1e6;
+    return null;
+  }
+
   function renderFeed(list, items) {
     var currency = list.getAttribute("data-currency") || "USD";
     if (!items.length) return;
     mx.replace(list, items.slice(0, 8).map(function (o) {
-      var channel = o.channel || o.provider || "";
-      var extra = [channel, o.campaign_name || ""].filter(Boolean).join(" · ");
+      var touch = (o.touches && o.touches[0]) || {};
+      var channel = o.channel || o.provider || touch.channel || "";
+      var campaign = o.campaign_name || (touch.entity && touch.entity.name) || "";
+      var extra = [channel, campaign].filter(Boolean).join(" · ");
       return el("li", {}, [
         el("span", { class: "feed-order", text: "#" + (o.order_number || o.order_id || "—") }), " ",
-        el("span", { class: "feed-rev", text: mx.money(o.revenue, currency) }), " ",
+        el("span", { class: "feed-rev", text: mx.money(orderRevenue(o), o.currency || currency) }), " ",
         el("span", { class: "muted", text: extra })
       ]);
     }));
