@@ -110,6 +110,13 @@ def stand_in_api(live: LiveServer) -> APIRouter:
         live.calls.append(f"sync:{connection_id}:{csrf_ok}")
         return {"job": "queued"}
 
+    @router.patch("")
+    @router.patch("/attribution/settings")
+    async def save_settings(workspace_id: int, request: Request) -> dict[str, Any]:
+        csrf_ok = request.headers.get("x-csrf-token") == request.cookies.get("mx_csrf")
+        live.calls.append(f"patch:{request.url.path}:{csrf_ok}:{(await request.body()).decode()}")
+        return {"id": workspace_id}
+
     @router.post("/questions")
     async def questions(workspace_id: int, request: Request) -> StreamingResponse:
         body = await request.json()

@@ -157,7 +157,8 @@ def test_timeframe_switch_changes_url_and_numbers(page, live) -> None:
     page.wait_for_url("**start=2026-10-01**")
     assert "Oct 1, 2026" in page.inner_text(".period")
     # Keyboard: the presets are links in tab order.
-    page.focus("[data-timeframe=today]")
+    page.focus("[data-timeframe=yesterday]")
+    page.keyboard.press("ArrowLeft")
     page.keyboard.press("Enter")
     page.wait_for_url("**timeframe=today")
 
@@ -248,6 +249,18 @@ def test_settings_page_renders_and_syncs(page, live) -> None:
     page.locator("#connections button", has_text="Sync now").first.click()
     page.wait_for_selector("text=Sync queued.")
     assert "sync:1:True" in live.calls
+    page.fill("#set-name", "Northwind EU")
+    page.locator("#workspace button[type=submit]").click()
+    page.wait_for_selector("#workspace >> text=Saved.")
+    page.select_option("#attr-window", "14")
+    page.locator("#attribution button[type=submit]").click()
+    page.wait_for_selector("#attribution >> text=Saved.")
+    patches = [c for c in live.calls if c.startswith("patch:")]
+    ws = live.tenant.workspace_id
+    assert any(c.startswith(f"patch:/api/workspaces/{ws}:True:") and "Northwind EU" in c
+               for c in patches), patches  # fmt: skip
+    assert any(c.startswith(f"patch:/api/workspaces/{ws}/attribution/settings:True:")
+               and '"window_days":14' in c for c in patches), patches  # fmt: skip
 
 
 def test_ask_streams_the_answer_with_visual_and_query(page, live) -> None:

@@ -77,5 +77,20 @@
     nodes.forEach(function (n) { container.appendChild(n); });
   }
 
+  // Arrow keys move between the timeframe presets (they stay links, so Tab and Enter work too).
+  document.querySelectorAll(".picker-presets").forEach(function (nav) {
+    nav.addEventListener("keydown", function (event) {
+      var keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+      if (!(event.key in keys) && event.key !== "Home" && event.key !== "End") return;
+      var links = Array.prototype.slice.call(nav.querySelectorAll("a"));
+      var index = links.indexOf(document.activeElement);
+      if (index === -1) return;
+      var next = event.key === "Home" ? 0 : event.key === "End" ? links.length - 1
+        : (index + keys[event.key] + links.length) % links.length;
+      links[next].focus();
+      event.preventDefault();
+    });
+  });
+
   window.mx = { api: api, csrf: csrf, el: el, money: money, errorText: errorText, replace: replace };
 })();

@@ -96,6 +96,9 @@
       status.textContent = "Saving…";
       mx.api(form.getAttribute("data-url"), { method: form.getAttribute("data-method") || "POST", body: body }).then(function (r) {
         status.textContent = r.ok ? "Saved." : mx.errorText(r, "Could not save. Check the fields and try again.");
+        if (r.ok && r.data && r.data.accept_path) {
+          status.textContent = "Invite created. Share this link: " + location.origin + r.data.accept_path;
+        }
         if (r.ok && form.getAttribute("data-reload") === "members") { form.reset(); loadMembers(); }
       });
     });
