@@ -163,7 +163,12 @@ def start_live_server(tmp: Path) -> tuple[LiveServer, uvicorn.Server, threading.
     settings = test_settings(url)
     app: FastAPI = create_app(settings)
     live = LiveServer(url=f"http://127.0.0.1:{port}", tenant=Tenant(0, 0, ""))
+    before = len(app.router.routes)
     app.include_router(stand_in_api(live))
+    # Stand-ins answer before real routes of the same path, once those are merged too.
+    moved = app.router.routes[before:]
+    del app.router.routes[before:]
+    app.router.routes[0:0] = moved
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
     )
