@@ -161,6 +161,7 @@ def _init_sentry(dsn: str, environment: str) -> None:
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability
     from metricx.attribution import api as attribution_api
+    from metricx import observability, web
     from metricx.auth import router as auth_router
     from metricx.dashboard import router as dashboard_router
     from metricx.insights import endpoints as insights_endpoints
@@ -190,3 +191,4 @@ def _wire_insights(app: FastAPI) -> None:
     app.state.startup_hooks.append(share_cache)
     app.state.shutdown_hooks.append(forget_cache)
     attribution_api.install(app)
+    web.install(app)
