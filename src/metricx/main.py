@@ -159,9 +159,8 @@ def _init_sentry(dsn: str, environment: str) -> None:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from metricx import observability
-    from metricx.attribution import api as attribution_api
     from metricx import observability, web
+    from metricx.attribution import api as attribution_api
     from metricx.auth import router as auth_router
     from metricx.dashboard import router as dashboard_router
     from metricx.insights import endpoints as insights_endpoints
@@ -174,6 +173,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(dashboard_router.router)
     app.include_router(insights_endpoints.router)
     _wire_insights(app)
+    attribution_api.install(app)
+    # Pages last: their catch-all 404 page must not shadow the API.
+    web.install(app)
 
 
 def _wire_insights(app: FastAPI) -> None:
@@ -190,5 +192,3 @@ def _wire_insights(app: FastAPI) -> None:
 
     app.state.startup_hooks.append(share_cache)
     app.state.shutdown_hooks.append(forget_cache)
-    attribution_api.install(app)
-    web.install(app)

@@ -123,6 +123,24 @@ MATRIX: dict[tuple[str, str], Case] = {
         query=lambda w: {"level": "ad", "parent_id": w.ids["entity_id"]}
     ),
     ("GET", W + "/export.csv"): Case(query={"level": "campaign"}),
+    # questions and insights: reads, a question only computes
+    ("POST", W + "/questions"): Case(
+        min_role="viewer", body={"question": "what was my spend last week?"}
+    ),
+    ("GET", W + "/questions/history"): Case(),
+    ("GET", W + "/insights"): Case(query={"timeframe": "last_7_days"}),
+    # attribution
+    ("GET", W + "/attribution/summary"): Case(query={"timeframe": "last_7_days"}),
+    ("GET", W + "/attribution/feed"): Case(query={"limit": 5}),
+    ("GET", W + "/attribution/campaigns"): Case(query={"timeframe": "last_30_days"}),
+    ("GET", W + "/attribution/warnings"): Case(query={"timeframe": "last_30_days"}),
+    ("GET", W + "/pixel/health"): Case(),
+    ("PATCH", W + "/attribution/settings"): Case(body={"model": "linear", "window_days": 14}),
+    # web pages (cookie sessions)
+    ("GET", "/w/{workspace_id}"): Case(auth="cookie"),
+    ("GET", "/w/{workspace_id}/campaigns"): Case(auth="cookie"),
+    ("GET", "/w/{workspace_id}/ask"): Case(auth="cookie"),
+    ("GET", "/w/{workspace_id}/settings"): Case(auth="cookie"),
 }
 
 
