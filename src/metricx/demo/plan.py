@@ -62,8 +62,8 @@ CAMPAIGN_NAMES = {
     ),
     "google": (
         STAR_CAMPAIGN_NAME,
-        "Search – Brand – Exact",
         "Performance Max – All Products",
+        "Search – Brand – Exact",
         "Search – Non-Brand – Category",
         "Shopping – Clearance",
         "Performance Max – New Customers",
