@@ -1,5 +1,5 @@
 """The deterministic demo dataset behind `metricx demo` (see plan, generator, loader)."""
 
-from metricx.demo.plan import DROP_CAMPAIGN_NAME, STAR_CAMPAIGN_NAME
+from metricx.demo.names import DROP_CAMPAIGN_NAME, STAR_CAMPAIGN_NAME
 
 __all__ = ["DROP_CAMPAIGN_NAME", "STAR_CAMPAIGN_NAME"]

@@ -30,7 +30,7 @@ from metricx.demo.loader import (
     build_plans,
     load_demo,
 )
-from metricx.demo.plan import DROP_CAMPAIGN_NAME, STAR_CAMPAIGN_NAME
+from metricx.demo.names import DROP_CAMPAIGN_NAME, STAR_CAMPAIGN_NAME
 
 
 def demo(

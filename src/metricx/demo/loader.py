@@ -27,7 +27,8 @@ from metricx.demo.generator import (
     iter_order_chunks,
     shop_domain,
 )
-from metricx.demo.plan import TRACKING, WorkspacePlan, plan_workspace, workspace_sizes
+from metricx.demo.names import TRACKING
+from metricx.demo.plan import WorkspacePlan, plan_workspace, workspace_sizes
 from metricx.models import Connection, Membership, User, Workspace
 from metricx.sync.bulk import bulk_load_facts, relax_durability
 from metricx.sync.writer import EntityRow, FactRow, upsert_entities, upsert_facts, upsert_orders

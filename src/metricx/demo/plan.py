@@ -16,10 +16,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-# Later issues (insights) look for these: in every demo workspace, over the last 7 days
-# against the 7 before, the first campaign's ROAS halves and the second's rises ~60%.
-DROP_CAMPAIGN_NAME = "Prospecting – Broad – US"
-STAR_CAMPAIGN_NAME = "Shopping – Best Sellers"
+from metricx.demo.names import (
+    AD_FORMATS,
+    ADSET_NAMES,
+    ANGLES,
+    CAMPAIGN_NAMES,
+    CREATORS,
+    DROP_CAMPAIGN_NAME,
+)
+
+# Later issues (insights) look for DROP_CAMPAIGN_NAME and STAR_CAMPAIGN_NAME: in every demo
+# workspace, over the last 7 days against the 7 before, the first one's ROAS halves and the
+# second one's rises about 60%.
 DROP_FACTOR = 0.5
 STAR_FACTOR = 1.6
 EFFECT_DAYS = 7
@@ -47,65 +55,6 @@ NAME_PARTS = (
 # How much one US dollar buys, to keep money plausible in every currency.
 CURRENCY_SCALE = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "AUD": 1.52, "CAD": 1.36}
 
-CAMPAIGN_NAMES = {
-    "meta": (
-        DROP_CAMPAIGN_NAME,
-        "Retargeting – DPA",
-        "Advantage+ Shopping – {geo}",
-        "Prospecting – Lookalike 1% – {geo}",
-        "Creative Testing – UGC",
-        "Retargeting – Site Visitors 30d",
-        "Prospecting – Interest Stack – {geo}",
-        "Retention – Past Purchasers",
-        "Catalog – Best Sellers",
-        "Sale – Seasonal Promo",
-    ),
-    "google": (
-        STAR_CAMPAIGN_NAME,
-        "Performance Max – All Products",
-        "Search – Brand – Exact",
-        "Search – Non-Brand – Category",
-        "Shopping – Clearance",
-        "Performance Max – New Customers",
-        "Search – Competitors",
-        "YouTube – Awareness",
-    ),
-    "tiktok": (
-        "Spark Ads – Creators",
-        "Prospecting – Broad – {geo} (TikTok)",
-        "Catalog – Video Shopping Ads",
-        "Retargeting – Engagers 14d",
-    ),
-}
-ADSET_NAMES = {
-    "meta": (
-        "Broad – 18-65+",
-        "Lookalike 1% – Purchasers",
-        "Lookalike 3% – Add to Cart",
-        "Interests – Stack A",
-        "Women 25–44",
-        "Men 25–54",
-        "Advantage+ Audience",
-        "Website Visitors 30d",
-    ),
-    "google": ("All Products", "Top Sellers", "Generic – Phrase", "Brand – Exact", "Category"),
-    "tiktok": ("Broad – 18-34", "Interest – Lifestyle", "Creators – Spark", "Engagers 30d"),
-}
-AD_FORMATS = {
-    "meta": ("UGC – {who} – v{n}", "Static – {angle}", "Carousel – {angle}", "Video 15s – {angle}"),
-    "google": ("RSA – {angle}", "Product Ads – {angle}", "Responsive Display – {angle}"),
-    "tiktok": ("Spark – @{who} – v{n}", "In-Feed – {angle}", "TopView – {angle}"),
-}
-CREATORS = ("maya.makes", "jonas", "the_daily_kit", "lena", "sam.outdoors", "priya", "theo")
-ANGLES = ("Benefits", "Social Proof", "Free Shipping", "New Arrivals", "Bundle", "Founder Story")
-TRACKING = {
-    "meta": "utm_source=facebook&utm_medium=paid_social&utm_campaign={{campaign.id}}"
-    "&utm_content={{ad.id}}",
-    "google": "{lpurl}?utm_source=google&utm_medium=cpc&utm_campaign={campaignid}"
-    "&utm_content={creative}&gclid={gclid}",
-    "tiktok": "utm_source=tiktok&utm_medium=paid_social&utm_campaign=__CAMPAIGN_ID__"
-    "&utm_content=__CID__",
-}
 # Per-platform unit economics in USD: (CTR, CPC, CVR, value per conversion factor).
 ECONOMICS = {
     "meta": ((0.008, 0.018), (0.6, 1.6), (0.015, 0.035), (0.9, 1.1)),
