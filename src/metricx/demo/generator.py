@@ -27,7 +27,7 @@ FactTuple = tuple[int, date, int, int, int, float, int]
 # Monday .. Sunday: e-commerce spends and converts a little more towards the weekend.
 WEEKDAY = (1.0, 0.97, 0.95, 0.96, 1.02, 1.08, 1.1)
 # Orders per local hour, 0..23: quiet at night, peaking in the evening.
-HOUR_WEIGHTS = (1, 0.7, 0.4, 0.3, 0.3, 0.4, 0.8, 1.4, 2, 2.4, 2.6, 2.7, 3, 2.8)
+HOUR_WEIGHTS: tuple[float, ...] = (1, 0.7, 0.4, 0.3, 0.3, 0.4, 0.8, 1.4, 2, 2.4, 2.6, 2.7, 3, 2.8)
 HOUR_WEIGHTS += (2.6, 2.6, 2.7, 3, 3.4, 3.8, 4, 3.6, 2.8, 1.8)
 HOUR_CUM = list(accumulate(HOUR_WEIGHTS))
 CATALOGS = (

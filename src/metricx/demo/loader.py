@@ -162,7 +162,7 @@ async def load_workspace(
 ) -> DemoResult:
     """Write one workspace's connections, entities, facts and orders in the given session."""
     result = DemoResult(workspaces=1, largest_ads=plan.ads)
-    postgres = session.bind.dialect.name == "postgresql"
+    postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         await relax_durability(session)
     workspace = await _ensure_workspace(session, user, plan)

@@ -95,7 +95,7 @@ async def bulk_load_facts(
     touched days are recomputed and data_version is bumped, in the caller's transaction.
     Returns the number of rows written.
     """
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         raise RuntimeError("bulk_load_facts needs PostgreSQL; use upsert_facts elsewhere")
     driver = await _driver_connection(session)
     # Row-lock the connection so two loads of it serialise and the emptiness check holds.
@@ -146,5 +146,5 @@ async def relax_durability(session: AsyncSession) -> None:
     A crash can lose the last commits but never corrupts data, and the loads are idempotent,
     so rerunning restores them.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SET LOCAL synchronous_commit = off"))
