@@ -96,8 +96,10 @@ def iter_fact_chunks(
             clicks = int(spend / cpc * (0.85 + 0.3 * r()) + r())
             impressions = int(clicks / ctr * (0.85 + 0.3 * r())) + int(r() * 20)
             cvr = leaf.cvr * (leaf.effect if d >= effect_from else 1.0)
-            conversions = int(clicks * cvr * (0.7 + 0.6 * r()) + r())
-            revenue = conversions * value * (0.85 + 0.3 * r())
+            # Platforms report modelled, fractional conversions; fractions also keep small
+            # campaigns from swinging wildly week to week, so the named ones stand out.
+            conversions = round(clicks * cvr * (0.8 + 0.4 * r()), 2)
+            revenue = conversions * value * (0.9 + 0.2 * r())
             revenue_by_day[d] += revenue
             chunk.append(
                 (
@@ -106,7 +108,7 @@ def iter_fact_chunks(
                     int(spend * 1_000_000),
                     impressions,
                     clicks,
-                    float(conversions),
+                    conversions,
                     int(revenue * 1_000_000),
                 )
             )
