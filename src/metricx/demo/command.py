@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -29,6 +29,7 @@ from metricx.demo.loader import (
     any_workspace,
     build_plans,
     load_demo,
+    planned_fact_rows,
 )
 from metricx.demo.names import DROP_CAMPAIGN_NAME, STAR_CAMPAIGN_NAME
 
@@ -119,7 +120,7 @@ def demo(
 async def _load_with_progress(
     database: Database, options: DemoOptions, console: Console
 ) -> DemoResult:
-    planned = sum(plan.fact_rows for plan in build_plans(options))
+    planned = planned_fact_rows(options)
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -151,7 +152,7 @@ def _print_plan(console: Console, options: DemoOptions) -> None:
         facts += plan.fact_rows
         ads += plan.ads
         largest = max(largest, plan.ads)
-    end = options.end_date or date.today()
+    end = options.end_date or "yesterday (workspace time)"
     console.print(
         f"{options.workspaces} workspaces, {ads:,} ads (largest {largest:,}), "
         f"{facts:,} facts over {options.days} days ending {end}"
