@@ -12,12 +12,14 @@ import typer
 from rich.console import Console
 
 from metricx.config import get_settings
+from metricx.demo.command import demo
 
 app = typer.Typer(help="metricx: ad analytics and attribution.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.command()(demo)
 console = Console(stderr=True)
 T = TypeVar("T")
 
