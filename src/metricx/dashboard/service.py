@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metricx.attribution.reads import dashboard_attribution_block
 from metricx.cache import Cache
 from metricx.dashboard import queries
 from metricx.metrics import engine
@@ -158,6 +159,7 @@ async def build_dashboard(
         }
     )
     name, connections = await queries.workspace_status(session, ctx)
+    attribution = await dashboard_attribution_block(session, ctx, tf.start, tf.end)
     return {
         "workspace": {
             "id": ctx.workspace_id,
@@ -193,7 +195,7 @@ async def build_dashboard(
             for r in campaigns.rows
             if r.entity
         ],
-        "attribution": None,
+        "attribution": attribution,
         "status": _status(connections),
     }
 
