@@ -29,6 +29,10 @@ class AuthContext:
     timezone: str = "UTC"
     currency: str = "USD"
     data_version: int = 1
+    # The workspace's attribution settings, carried from the row the edge already loaded;
+    # None where a context was built without it (readers then look the row up).
+    attribution_model: str | None = None
+    attribution_window_days: int | None = None
 
     def require(self, role: Role) -> None:
         """Raise 403 unless the caller has at least `role` in this workspace."""

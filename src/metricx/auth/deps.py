@@ -107,6 +107,8 @@ async def workspace_context(
         timezone=workspace.timezone,
         currency=workspace.currency,
         data_version=workspace.data_version,
+        attribution_model=workspace.attribution_model,
+        attribution_window_days=workspace.attribution_window_days,
     )
 
 

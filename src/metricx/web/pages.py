@@ -88,6 +88,8 @@ async def workspace_page(request: Request, session: AsyncSession, raw_id: str) -
         timezone=workspace.timezone,
         currency=workspace.currency,
         data_version=workspace.data_version,
+        attribution_model=workspace.attribution_model,
+        attribution_window_days=workspace.attribution_window_days,
     )
     workspaces = await queries.workspaces_for_user(session, user.id)
     return WorkspacePage(user=user, ctx=ctx, name=workspace.name, workspaces=workspaces)
