@@ -23,6 +23,9 @@ from tests.attribution.helpers import count, shopify_connection
 from tests.factories import login_headers, make_tenant
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+TODAY = NOW.date()
+# The seeded orders are today's; last_7_days (shared resolver) ends yesterday.
+PERIOD = f"start={TODAY - timedelta(days=6)}&end={TODAY}"
 HASH = "a" * 64
 
 
@@ -206,7 +209,7 @@ async def test_summary_feed_campaigns_warnings_health_and_scoping(db: Database, 
         await run_attribution(s, b.workspace_id)
     headers = await login_headers(client, a.email)
     base = f"/api/workspaces/{a.workspace_id}"
-    r = await client.get(f"{base}/attribution/summary?timeframe=last_7_days", headers=headers)
+    r = await client.get(f"{base}/attribution/summary?{PERIOD}", headers=headers)
     assert r.status_code == 200, r.text
     summary = r.json()
     assert summary["orders"] == 5  # B's identical orders and A's test order are not counted
@@ -225,14 +228,14 @@ async def test_summary_feed_campaigns_warnings_health_and_scoping(db: Database, 
     assert len(feed) == 2 and feed[0]["created_at"] >= feed[1]["created_at"]
     assert feed[0]["touches"][0]["channel"] == "meta"
 
-    r = await client.get(f"{base}/attribution/campaigns?timeframe=last_7_days", headers=headers)
+    r = await client.get(f"{base}/attribution/campaigns?{PERIOD}", headers=headers)
     camps = {c["name"]: c for c in r.json()["campaigns"]}
     assert camps["Prospecting"]["attributed_revenue_micros"] == 140_000_000
     assert camps["Prospecting"]["verified_roas"] == 2.8
     assert camps["Prospecting"]["platform_roas"] == 4.0
     assert camps["Untagged"]["verified_roas"] == 0
 
-    r = await client.get(f"{base}/attribution/warnings?timeframe=last_7_days", headers=headers)
+    r = await client.get(f"{base}/attribution/warnings?{PERIOD}", headers=headers)
     kinds = {(w["name"], w["kind"]) for w in r.json()["warnings"]}
     assert kinds == {("Untagged", "no_utm_parameters"), ("Untagged", "no_attributed_orders")}
 

@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from metricx.attribution import shopify, timeframes
-from metricx.errors import ValidationFailed
+from metricx.attribution import shopify
 from tests.attribution.helpers import OLD_SECRET, SECRET, order_payload, sign
 
 
@@ -62,24 +61,3 @@ def test_order_row_maps_money_dates_and_marketing_fields() -> None:
     assert row.lines[0].price_micros == 50_000_000 and row.lines[0].quantity == 2
     assert shopify.micros("19.99") == 19_990_000
     assert shopify.micros("junk") == 0
-
-
-def test_timeframes() -> None:
-    today = date(2026, 3, 15)
-    assert timeframes.resolve("last_7_days", None, None, "UTC", today) == (
-        date(2026, 3, 9),
-        today,
-    )
-    assert timeframes.resolve("last_month", None, None, "UTC", today) == (
-        date(2026, 2, 1),
-        date(2026, 2, 28),
-    )
-    assert timeframes.resolve("yesterday", None, None, "UTC", today)[0] == date(2026, 3, 14)
-    assert timeframes.resolve(None, date(2026, 1, 1), date(2026, 1, 2), "UTC") == (
-        date(2026, 1, 1),
-        date(2026, 1, 2),
-    )
-    with pytest.raises(ValidationFailed):
-        timeframes.resolve(None, date(2026, 1, 2), date(2026, 1, 1), "UTC")
-    with pytest.raises(ValidationFailed):
-        timeframes.resolve("someday", None, None, "UTC")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, literal, select
+from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from metricx.models import Attribution, Entity, MetricFact, PixelEvent, ShopifyOrder, Workspace
+from metricx.metrics.queries import _valid_orders as valid_order_conditions
+from metricx.models import Attribution, Entity, PixelEvent, ShopifyOrder, Workspace
 from metricx.tenancy import AuthContext, scoped
 
 UNATTRIBUTED = "unattributed"
@@ -22,76 +24,93 @@ async def workspace_settings(session: AsyncSession, ctx: AuthContext) -> Workspa
     ).scalar_one()
 
 
-def _attributions(ctx: AuthContext, model: str, window: int, lo: datetime, hi: datetime) -> Any:
+# Offsets run from UTC-12 to UTC+14, so a local calendar day lies within the UTC day before
+# it, itself and the day after: a cheap, index-friendly bracket around the exact filter.
+SLACK = timedelta(days=1)
+
+
+def _order_created_bracket(start: date, end: date) -> tuple[datetime, datetime]:
+    lo = datetime.combine(start, time.min, UTC) - SLACK
+    hi = datetime.combine(end + timedelta(days=1), time.min, UTC) + SLACK
+    return lo, hi
+
+
+def valid_orders() -> list[Any]:
+    """The metrics registry's orders: not cancelled, not test, not voided."""
+    return valid_order_conditions()
+
+
+def _credited_in_period(
+    ctx: AuthContext, model: str, window: int, start: date, end: date
+) -> tuple[Any, ...]:
+    """Attribution rows of (model, window) whose order counts as an order of [start, end].
+
+    The order side is the metrics registry's definition (the dashboard's orders KPI): the
+    shop's local order date in the period, cancelled, test and voided orders excluded.
+    Callers join ShopifyOrder on Attribution.order_id.
+    """
+    lo, hi = _order_created_bracket(start, end)
     return (
         Attribution.model == model,
         Attribution.window_days == window,
         Attribution.order_created_at >= lo,
         Attribution.order_created_at < hi,
+        ShopifyOrder.workspace_id == ctx.workspace_id,
+        ShopifyOrder.order_date >= start,
+        ShopifyOrder.order_date <= end,
+        *valid_orders(),
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OrderTotals:
+    """Orders and net revenue of a period, and whether the workspace has any order at all."""
+
+    orders: int
+    revenue_micros: int
+    any_orders: bool
+
+
 async def order_totals(
-    session: AsyncSession, ctx: AuthContext, lo: datetime, hi: datetime
-) -> tuple[int, int]:
-    """(orders, net revenue micros) of this workspace in [lo, hi), test orders excluded."""
+    session: AsyncSession, ctx: AuthContext, start: date, end: date
+) -> OrderTotals:
+    """Orders of [start, end] as the metrics registry counts them, in one statement."""
+    ever = aliased(ShopifyOrder)
+    any_order = scoped(select(ever.id), ever, ctx).limit(1).exists()
     stmt = scoped(
         select(
             func.count(ShopifyOrder.id),
             func.coalesce(func.sum(ShopifyOrder.total_micros - ShopifyOrder.refunded_micros), 0),
+            any_order,
         ),
         ShopifyOrder,
         ctx,
-    ).where(
-        ShopifyOrder.created_at_shop >= lo,
-        ShopifyOrder.created_at_shop < hi,
-        ShopifyOrder.is_test.is_(False),
-    )
-    count, revenue = (await session.execute(stmt)).one()
-    return int(count), int(revenue)
+    ).where(ShopifyOrder.order_date >= start, ShopifyOrder.order_date <= end, *valid_orders())
+    count, revenue, anything = (await session.execute(stmt)).one()
+    return OrderTotals(int(count), int(revenue), bool(anything))
 
 
-async def by_column(
-    session: AsyncSession,
-    ctx: AuthContext,
-    column: Any,
-    model: str,
-    window: int,
-    lo: datetime,
-    hi: datetime,
-) -> list[tuple[str, int, float, int]]:
-    """(key, revenue micros, credited orders, distinct orders) grouped by `column`."""
+async def credit_breakdown(
+    session: AsyncSession, ctx: AuthContext, model: str, window: int, start: date, end: date
+) -> list[tuple[str, str, int, float]]:
+    """(channel, confidence, revenue micros, credited orders) per pair, in one statement."""
     stmt = (
         scoped(
             select(
-                column,
+                Attribution.channel,
+                Attribution.confidence,
                 func.coalesce(func.sum(Attribution.revenue_micros), 0),
                 func.coalesce(func.sum(Attribution.credit), 0.0),
-                func.count(distinct(Attribution.order_id)),
             ),
             Attribution,
             ctx,
         )
-        .where(*_attributions(ctx, model, window, lo, hi))
-        .group_by(column)
+        .join(ShopifyOrder, ShopifyOrder.id == Attribution.order_id)
+        .where(*_credited_in_period(ctx, model, window, start, end))
+        .group_by(Attribution.channel, Attribution.confidence)
     )
-    return [(k, int(r), float(c), int(n)) for k, r, c, n in (await session.execute(stmt)).all()]
-
-
-async def attributed_orders(
-    session: AsyncSession, ctx: AuthContext, model: str, window: int, lo: datetime, hi: datetime
-) -> int:
-    """Orders with credit on any channel other than unattributed."""
-    stmt = scoped(select(func.count(distinct(Attribution.order_id))), Attribution, ctx).where(
-        *_attributions(ctx, model, window, lo, hi), Attribution.channel != UNATTRIBUTED
-    )
-    return int(await session.scalar(stmt) or 0)
-
-
-async def has_orders(session: AsyncSession, ctx: AuthContext) -> bool:
-    """Whether the workspace has any order at all."""
-    stmt = scoped(select(ShopifyOrder.id), ShopifyOrder, ctx).limit(1)
-    return (await session.scalar(stmt)) is not None
+    rows = (await session.execute(stmt)).all()
+    return [(ch, conf, int(r), float(c)) for ch, conf, r, c in rows]
 
 
 async def feed(
@@ -164,7 +183,7 @@ def _campaign_rollup(base: Any) -> tuple[Any, Any]:
 
 
 async def attributed_by_campaign(
-    session: AsyncSession, ctx: AuthContext, model: str, window: int, lo: datetime, hi: datetime
+    session: AsyncSession, ctx: AuthContext, model: str, window: int, start: date, end: date
 ) -> dict[int, tuple[int, float]]:
     """campaign id -> (attributed revenue micros, credited orders)."""
     e = aliased(Entity)
@@ -178,32 +197,13 @@ async def attributed_by_campaign(
             ).select_from(Attribution),
             Attribution,
             ctx,
-        ).join(e, e.id == Attribution.entity_id)
-    ).where(*_attributions(ctx, model, window, lo, hi))
+        )
+        .join(e, e.id == Attribution.entity_id)
+        .join(ShopifyOrder, ShopifyOrder.id == Attribution.order_id)
+    ).where(*_credited_in_period(ctx, model, window, start, end))
     stmt = stmt.group_by(campaign)
     rows = (await session.execute(stmt)).all()
     return {cid: (int(r or 0), float(c or 0)) for cid, r, c in rows if cid is not None}
-
-
-async def platform_by_campaign(
-    session: AsyncSession, ctx: AuthContext, start: date, end: date
-) -> dict[int, tuple[int, int]]:
-    """campaign id -> (spend micros, platform-reported revenue micros) from metric_facts."""
-    e = aliased(Entity)
-    campaign, join = _campaign_rollup(e)
-    stmt = join(
-        scoped(
-            select(
-                campaign.label("campaign_id"),
-                func.sum(MetricFact.spend_micros),
-                func.sum(MetricFact.revenue_micros),
-            ).select_from(MetricFact),
-            MetricFact,
-            ctx,
-        ).join(e, e.id == MetricFact.entity_id)
-    ).where(MetricFact.event_date >= start, MetricFact.event_date <= end)
-    rows = (await session.execute(stmt.group_by(campaign))).all()
-    return {cid: (int(s or 0), int(r or 0)) for cid, s, r in rows if cid is not None}
 
 
 async def campaigns(session: AsyncSession, ctx: AuthContext, ids: set[int]) -> dict[int, Any]:

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from metricx.attribution import reads, service, timeframes
+from metricx.attribution import reads, service
 from metricx.attribution.schemas import AttributionSettingsIn
 from metricx.auth.deps import WorkspaceCtx
 from metricx.deps import SessionDep
+from metricx.metrics.deps import ClockDep
+from metricx.metrics.timeframes import Clock, resolve
+from metricx.tenancy import AuthContext
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["attribution"])
 
@@ -19,14 +22,19 @@ Model = Annotated[str | None, Query(max_length=32)]
 Window = Annotated[int | None, Query(ge=1, le=90)]
 
 
-def _period(ctx: Any, timeframe: str | None, start: date | None, end: date | None):  # type: ignore[no-untyped-def]
-    return timeframes.resolve(timeframe, start, end, ctx.timezone)
+def _period(
+    ctx: AuthContext, timeframe: str | None, start: date | None, end: date | None, clock: Clock
+) -> tuple[date, date]:
+    """The shared resolver's period in the workspace timezone (one meaning everywhere)."""
+    tf = resolve(timeframe, start, end, tz=ctx.timezone, clock=clock)
+    return tf.start, tf.end
 
 
 @router.get("/attribution/summary")
 async def attribution_summary(
     ctx: WorkspaceCtx,
     session: SessionDep,
+    clock: ClockDep,
     timeframe: Timeframe = None,
     start: date | None = None,
     end: date | None = None,
@@ -34,7 +42,7 @@ async def attribution_summary(
     window: Window = None,
 ) -> dict[str, Any]:
     """Attributed revenue and orders by channel and confidence; attribution rate."""
-    first, last = _period(ctx, timeframe, start, end)
+    first, last = _period(ctx, timeframe, start, end, clock)
     return await reads.summary(session, ctx, first, last, model, window)
 
 
@@ -54,6 +62,7 @@ async def attribution_feed(
 async def attribution_campaigns(
     ctx: WorkspaceCtx,
     session: SessionDep,
+    clock: ClockDep,
     timeframe: Timeframe = None,
     start: date | None = None,
     end: date | None = None,
@@ -61,7 +70,7 @@ async def attribution_campaigns(
     window: Window = None,
 ) -> dict[str, Any]:
     """Verified ROAS beside platform ROAS per campaign."""
-    first, last = _period(ctx, timeframe, start, end)
+    first, last = _period(ctx, timeframe, start, end, clock)
     return await reads.campaigns(session, ctx, first, last, model, window)
 
 
@@ -69,12 +78,13 @@ async def attribution_campaigns(
 async def attribution_warnings(
     ctx: WorkspaceCtx,
     session: SessionDep,
+    clock: ClockDep,
     timeframe: Timeframe = None,
     start: date | None = None,
     end: date | None = None,
 ) -> dict[str, Any]:
     """Spending campaigns with no UTMs or no attributed orders."""
-    first, last = _period(ctx, timeframe, start, end)
+    first, last = _period(ctx, timeframe, start, end, clock)
     return await reads.warnings(session, ctx, first, last)
 
 
