@@ -4,7 +4,13 @@ Shares: a channel's share is its attributed revenue over all attributed revenue 
 period (the unattributed bucket included, so shares add up to 1). Orders per channel are
 credited orders (fractional under multi-touch models). The attribution rate is orders
 credited to any channel other than "unattributed" ("direct" counts: we saw the visit)
-over all non-test orders of this workspace in the period.
+over all orders of this workspace in the period.
+
+Periods and orders mean what they mean on the dashboard: timeframes come from
+metricx.metrics.timeframes, and "orders of the period" are the metrics registry's
+(the shop's local order date in the period; cancelled, test and voided orders excluded),
+on both sides of the rate and in the credit sums. Platform spend and revenue per campaign
+come from the metrics engine.
 """
 
 from __future__ import annotations
