@@ -177,3 +177,37 @@ async def test_choose_reads_the_context_first(db: Database) -> None:
             assert await reads.choose(s, _ctx(t), "first_click", 30) == ("first_click", 30)
         assert seen == []
         assert await reads.choose(s, _ctx(t, None, None), None, None) == ("last_click", 7)
+
+
+async def test_settings_change_enqueues_after_commit_when_jobs_exist(
+    db: Database, client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    import types
+
+    calls: list[tuple[str, dict]] = []
+    down = False
+
+    async def enqueue(name: str, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        calls.append((name, kwargs))
+        if down:
+            raise ConnectionError("queue down")
+        return True
+
+    fake = types.ModuleType("metricx.jobs")
+    fake.enqueue = enqueue  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "metricx.jobs", fake)
+    t = await make_tenant(db)
+    headers = await login_headers(client, t.email)
+    url = f"/api/workspaces/{t.workspace_id}/attribution/settings"
+    r = await client.patch(url, json={"model": "linear"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["recompute"] == "queued"
+    assert calls == [("attribute_orders", {"workspace_id": t.workspace_id})]
+    # An unchanged body changes nothing and queues nothing.
+    r = await client.patch(url, json={}, headers=headers)
+    assert r.json()["recompute"] == "unchanged" and len(calls) == 1
+    # A queue outage after the commit does not fail the request.
+    down = True
+    r = await client.patch(url, json={"model": "first_click"}, headers=headers)
+    assert r.status_code == 200 and r.json()["model"] == "first_click" and len(calls) == 2

@@ -278,7 +278,12 @@ def schedule_attribution(session: AsyncSession, workspace_id: int) -> bool:
     from metricx.deps import after_commit
 
     async def _go() -> None:
-        await enqueue("attribute_orders", workspace_id=workspace_id)
+        # After the commit the request has succeeded; a queue outage must not turn it
+        # into an error (the next scheduled or manual run attributes these orders).
+        try:
+            await enqueue("attribute_orders", workspace_id=workspace_id)
+        except Exception:
+            log.warning("attribution.enqueue_failed", workspace_id=workspace_id, exc_info=True)
 
     after_commit(session, _go)
     return True
