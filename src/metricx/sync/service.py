@@ -225,6 +225,14 @@ async def _finish(
     else:
         values["next_sync_at"] = next_at
     async with jc.db.transaction() as s:
+        waiting = await s.scalar(
+            select(SyncRun.id)
+            .where(SyncRun.connection_id == conn.id, SyncRun.status == "queued")
+            .limit(1)
+        )
+        if waiting is not None and values["next_sync_at"] is not None:
+            # "Sync now" was asked while this run was going: the scheduler runs it next tick.
+            values["next_sync_at"] = min(values["next_sync_at"], now)
         await s.execute(update(Connection).where(Connection.id == conn.id).values(**values))
         await s.execute(
             update(SyncRun)
