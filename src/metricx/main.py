@@ -134,3 +134,8 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(observability.router)
     app.include_router(auth_router.router)
+    from metricx.connections import router as connections_router
+    from metricx.jobs import lifecycle as jobs_lifecycle
+
+    app.include_router(connections_router.router)
+    jobs_lifecycle.install(app)

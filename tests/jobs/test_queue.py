@@ -136,5 +136,6 @@ async def test_arq_enqueue_worker_runs_once(db: Database, redis_url: str) -> Non
         # Finished jobs keep no result, so the connection can be queued again.
         assert await queue.enqueue("sync_connection", connection_id=cid)
     finally:
-        await queue.redis.delete(f"{queue_name}")
+        if queue.redis is not None:
+            await queue.redis.delete(queue_name)
         await queue.close()

@@ -36,25 +36,40 @@ class JobQueue(Protocol):
 
 
 class ArqQueue:
-    """Jobs on Redis via arq."""
+    """Jobs on Redis via arq; the pool opens on first use so a Redis outage never stops
+    the API from starting (enqueue fails, the scheduler catches up later)."""
 
-    def __init__(self, redis: Any, queue_name: str = DEFAULT_QUEUE, *, owned: bool = False):
+    def __init__(
+        self, redis: Any = None, queue_name: str = DEFAULT_QUEUE, *, redis_url: str | None = None
+    ) -> None:
         self.redis = redis
         self.queue_name = queue_name
-        self._owned = owned
+        self._url = redis_url
+        self._owned = redis is None
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def connect(cls, redis_url: str, queue_name: str = DEFAULT_QUEUE) -> ArqQueue:
-        """Open an arq pool on the given Redis."""
-        from arq import create_pool
-        from arq.connections import RedisSettings
+        """An arq queue on the given Redis (connected lazily)."""
+        return cls(queue_name=queue_name, redis_url=redis_url)
 
-        pool = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=queue_name)
-        return cls(pool, queue_name, owned=True)
+    async def _pool(self) -> Any:
+        if self.redis is None:
+            async with self._lock:
+                if self.redis is None:
+                    from arq import create_pool
+                    from arq.connections import RedisSettings
+
+                    assert self._url is not None
+                    settings = RedisSettings.from_dsn(self._url)
+                    settings.conn_retries = 0
+                    self.redis = await create_pool(settings, default_queue_name=self.queue_name)
+        return self.redis
 
     async def enqueue(self, name: str, **kwargs: Any) -> bool:
         """Queue on Redis; the job id drops duplicates."""
-        job = await self.redis.enqueue_job(
+        redis = await self._pool()
+        job = await redis.enqueue_job(
             name, _job_id=job_id(name, kwargs), _queue_name=self.queue_name, **kwargs
         )
         log.info("jobs.enqueued", job=name, queued=job is not None, **kwargs)
@@ -62,8 +77,9 @@ class ArqQueue:
 
     async def close(self) -> None:
         """Close the pool if we opened it."""
-        if self._owned:
+        if self._owned and self.redis is not None:
             await self.redis.aclose()
+            self.redis = None
 
 
 class InProcessQueue:
@@ -118,3 +134,14 @@ class InProcessQueue:
         if still:
             log.warning("jobs.cancelled_on_shutdown", count=len(still))
             await asyncio.gather(*still, return_exceptions=True)
+
+
+async def enqueue_quietly(queue: JobQueue | None, name: str, **kwargs: Any) -> bool:
+    """Enqueue after a commit without failing the request: the scheduler is the backstop."""
+    if queue is None:
+        return False
+    try:
+        return await queue.enqueue(name, **kwargs)
+    except Exception:
+        log.warning("jobs.enqueue_failed", job=name, exc_info=True, **kwargs)
+        return False
