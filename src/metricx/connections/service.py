@@ -185,3 +185,28 @@ async def request_sync(session: AsyncSession, ctx: AuthContext, connection_id: i
     conn.next_sync_at = utcnow()
     await session.flush()
     return run
+
+
+async def system_context(session: AsyncSession, workspace_id: int) -> AuthContext:
+    """An owner-level context for the CLI (the shell user administers the server)."""
+    from metricx.models import Workspace
+
+    ws = await session.get(Workspace, workspace_id)
+    if ws is None:
+        raise NotFound(f"Workspace {workspace_id} not found.")
+    return AuthContext(
+        user_id=0,
+        workspace_id=ws.id,
+        role="owner",
+        timezone=ws.timezone,
+        currency=ws.currency,
+        data_version=ws.data_version,
+    )
+
+
+async def workspace_of_connection(session: AsyncSession, connection_id: int) -> int:
+    """The workspace a connection belongs to (CLI commands take bare connection ids)."""
+    conn = await session.get(Connection, connection_id)
+    if conn is None:
+        raise NotFound(f"Connection {connection_id} not found.")
+    return conn.workspace_id
