@@ -105,4 +105,6 @@ def build_worker(
         max_tries=1,
         # Give running syncs time to finish a chunk on SIGTERM; cancelled ones reschedule.
         job_completion_wait=25,
+        # deploy/compose.yaml's healthcheck reads this key ({queue}:health-check).
+        health_check_interval=30,
     )
