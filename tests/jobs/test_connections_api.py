@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 from metricx.auth.service import create_user
 from metricx.crypto import SecretBox
 from metricx.db import Database
-from metricx.models import Connection, Entity, Membership, MetricFact, SyncRun
+from metricx.jobs.locks import connection_lock
+from metricx.models import (
+    Connection,
+    DailyRollup,
+    Entity,
+    Membership,
+    MetricFact,
+    SyncRun,
+    Workspace,
+)
 from tests.factories import login_headers, make_tenant
 from tests.sync.fakes import NOW, FakeAds
 
@@ -227,3 +236,47 @@ async def test_csv_upload_all_or_nothing_and_idempotent(db: Database, app_factor
         assert {f.provider for f in facts} == {"meta", "google"}
         sync = await client.post(f"{base}/{cid}/sync", headers=h)
         assert sync.status_code == 409
+
+
+async def test_sync_now_reuses_queued_run_and_delete_rebuilds_rollups(
+    db: Database, app_factory
+) -> None:
+    tenant = await make_tenant(db)
+    app, client = await started_client(app_factory)
+    async with client:
+        h = await login_headers(client, tenant.email)
+        base = f"/api/workspaces/{tenant.workspace_id}/connections"
+        body = {
+            "provider": "meta",
+            "external_account_id": "a",
+            "credentials": {"access_token": "x"},
+        }
+        cid = (await client.post(base, headers=h, json=body)).json()["id"]
+        await app.state.jobs.join()
+        # Two clicks before a worker picks the run up are one run.
+        async with db.transaction() as s:
+            s.add(SyncRun(workspace_id=tenant.workspace_id, connection_id=cid, kind="sync"))
+        async with connection_lock(db, cid):  # no job may claim the run in between
+            first = (await client.post(f"{base}/{cid}/sync", headers=h)).json()["run_id"]
+            second = (await client.post(f"{base}/{cid}/sync", headers=h)).json()["run_id"]
+            await app.state.jobs.join()
+        assert first == second
+        await app.state.jobs.enqueue("sync_connection", connection_id=cid)
+        await app.state.jobs.join()
+        async with db.transaction() as s:
+            assert (await s.get(SyncRun, first)).status == "succeeded"
+        async with db.transaction() as s:
+            assert await s.scalar(select(func.sum(DailyRollup.spend_micros))) > 0
+            version = await s.scalar(
+                select(Workspace.data_version).where(Workspace.id == tenant.workspace_id)
+            )
+        assert (await client.delete(f"{base}/{cid}", headers=h)).status_code == 204
+        async with db.transaction() as s:
+            assert await s.scalar(select(func.count()).select_from(MetricFact)) == 0
+            assert await s.scalar(select(func.count()).select_from(DailyRollup)) == 0
+            assert (
+                await s.scalar(
+                    select(Workspace.data_version).where(Workspace.id == tenant.workspace_id)
+                )
+                == version + 1
+            )

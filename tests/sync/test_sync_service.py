@@ -78,7 +78,8 @@ async def test_first_run_backfills_90_days_exactly(db: Database, make_jc) -> Non
     assert run.status == "succeeded" and run.rows_written == 4500
     assert run.counters["facts_written"] == 4500 and run.counters["entities"] == 61
     ws = await get(db, Workspace, tenant.workspace_id)
-    assert ws.data_version == 1 + len(fake.fact_calls)  # one bump per committed chunk
+    # One bump for the entity tree, then one per committed chunk.
+    assert ws.data_version == 2 + len(fake.fact_calls)
 
 
 async def test_incremental_run_rereads_window_and_changes_only_restated_rows(

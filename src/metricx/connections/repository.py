@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import date
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from metricx.models import Connection, SyncRun
+from metricx.models import Connection, MetricFact, SyncRun
 from metricx.tenancy import AuthContext, scoped
 
 
@@ -56,3 +58,32 @@ async def queued_run(session: AsyncSession, ctx: AuthContext, connection_id: int
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def fact_spans(
+    session: AsyncSession, ctx: AuthContext, connection_id: int
+) -> list[tuple[str, date, date]]:
+    """(provider, first day, last day) of a connection's facts."""
+    query = (
+        scoped(
+            select(
+                MetricFact.provider,
+                func.min(MetricFact.event_date),
+                func.max(MetricFact.event_date),
+            ),
+            MetricFact,
+            ctx,
+        )
+        .where(MetricFact.connection_id == connection_id)
+        .group_by(MetricFact.provider)
+    )
+    return [(p, lo, hi) for p, lo, hi in (await session.execute(query)).all()]
+
+
+async def delete_connection(session: AsyncSession, ctx: AuthContext, connection_id: int) -> None:
+    """Delete a connection; its entities, facts, orders and runs go by ON DELETE CASCADE."""
+    await session.execute(
+        delete(Connection).where(
+            Connection.workspace_id == ctx.workspace_id, Connection.id == connection_id
+        )
+    )

@@ -28,6 +28,7 @@ from metricx.sync.writer import (
     upsert_facts,
     upsert_orders,
 )
+from metricx.workspaces.repository import bump_data_version
 
 ProgressFn = Callable[[str, dict[str, Any]], None]
 
@@ -100,6 +101,8 @@ async def sync_ads(jc: JobContext, plan: SyncPlan, connector: Any) -> None:
             rows=tree,
         )
         plan.counters["entities"] = len(tree)
+        # Names and statuses show on the dashboard, so the entity write bumps the version too.
+        await bump_data_version(s, plan.workspace_id)
         await _save_progress(s, plan, 0)
     plan.report("entities", count=len(tree))
     assert plan.start is not None and plan.end is not None

@@ -91,12 +91,17 @@ async def _start(
         )
         previous = await s.scalar(
             select(SyncRun)
-            .where(SyncRun.connection_id == conn.id, SyncRun.status == "failed")
+            .where(
+                SyncRun.connection_id == conn.id,
+                SyncRun.kind == "sync",
+                SyncRun.status.in_(("succeeded", "failed")),
+            )
             .order_by(SyncRun.id.desc())
             .limit(1)
         )
         attempt = 1
-        if previous is not None and previous.counters.get("retry"):
+        # Consecutive transient failures count up; any other outcome starts again at 1.
+        if previous is not None and previous.status == "failed" and previous.counters.get("retry"):
             attempt = previous.attempt + 1
         query = select(SyncRun).where(SyncRun.connection_id == conn.id, SyncRun.status == "queued")
         if run_id is not None:
