@@ -139,3 +139,27 @@ async def test_arq_enqueue_worker_runs_once(db: Database, redis_url: str) -> Non
         if queue.redis is not None:
             await queue.redis.delete(queue_name)
         await queue.close()
+
+
+def test_worker_registers_every_job_and_the_scheduler_cron(db: Database) -> None:
+    settings = db.settings.model_copy(
+        update={"redis_url": "redis://127.0.0.1:6379/14", "scheduler_interval_seconds": 20}
+    )
+    worker = build_worker(settings, handle_signals=False)
+    assert set(worker.functions) == {
+        "sync_connection",
+        "attribute_orders",
+        "refresh_insights",
+        "schedule_due_syncs",
+    }
+    (cron_job,) = worker.cron_jobs
+    assert cron_job.second == {0, 20, 40} and cron_job.unique
+    with pytest.raises(ValueError, match="REDIS_URL"):
+        build_worker(db.settings)
+
+
+async def test_embedded_app_runs_jobs_in_process(app_factory) -> None:
+    app = await app_factory(scheduler_interval_seconds=0)
+    assert isinstance(app.state.jobs, InProcessQueue) and app.state.scheduler is None
+    app = await app_factory()
+    assert app.state.scheduler is not None

@@ -73,7 +73,7 @@ async def fact_spans(
             ),
             MetricFact,
             ctx,
-        )
+        )  # type: ignore[type-var]
         .where(MetricFact.connection_id == connection_id)
         .group_by(MetricFact.provider)
     )

@@ -27,10 +27,12 @@ async def start_jobs(app: FastAPI) -> None:
         queue: Any = InProcessQueue(lambda: jc, concurrency=EMBEDDED_CONCURRENCY)
         jc.queue = queue
         app.state.jobs = queue
-        scheduler = SchedulerLoop(jc, settings.scheduler_interval_seconds)
-        scheduler.start()
-        app.state.scheduler = scheduler
-        log.info("jobs.embedded_runner_started")
+        # An interval of 0 turns the embedded scheduler off (tests, read-only replicas).
+        if settings.scheduler_interval_seconds > 0:
+            scheduler = SchedulerLoop(jc, settings.scheduler_interval_seconds)
+            scheduler.start()
+            app.state.scheduler = scheduler
+        log.info("jobs.embedded_runner_started", scheduler=app.state.scheduler is not None)
     else:
         queue = await ArqQueue.connect(settings.redis_url)
         jc.queue = queue

@@ -87,7 +87,7 @@ def build_worker(
                 unique=True,
             )
         ]
-        if with_cron
+        if with_cron and settings.scheduler_interval_seconds > 0
         else []
     )
     return Worker(

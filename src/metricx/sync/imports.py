@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,7 +56,7 @@ async def import_csv(
             rows=rows,
         )
     days = [f.event_date for f in parsed.facts]
-    counters = {
+    counters: dict[str, Any] = {
         "rows": len(parsed.facts),
         "facts_written": facts_written,
         "entities": entity_count,
@@ -89,12 +90,12 @@ async def import_csv(
 
 async def _convert(
     session: AsyncSession, target: str, facts: list[CsvFact]
-) -> dict[str, list[tuple[CsvFact, dict[str, object]]]]:
+) -> dict[str, list[tuple[CsvFact, dict[str, Any]]]]:
     """Facts in workspace currency (originals kept), grouped by platform."""
     by_currency: dict[str, list[CsvFact]] = defaultdict(list)
     for f in facts:
         by_currency[f.currency].append(f)
-    out: dict[str, list[tuple[CsvFact, dict[str, object]]]] = defaultdict(list)
+    out: dict[str, list[tuple[CsvFact, dict[str, Any]]]] = defaultdict(list)
     for currency, group in by_currency.items():
         days = [f.event_date for f in group]
         fx = await FxConverter.load(session, currency, target, min(days), max(days))
