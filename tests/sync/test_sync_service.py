@@ -113,8 +113,11 @@ async def test_killed_sync_rerun_equals_clean_run(db: Database, make_jc) -> None
     assert (await get(db, Connection, crash_id)).status == "error"
     partial = await snapshot(db, crashed.workspace_id)
     assert len(partial["facts"]) == 4 * 7 * 50  # exactly the committed chunks
-    second = await sync_connection(make_jc(FakeAds(50)), crash_id)
+    resumed = FakeAds(50)
+    second = await sync_connection(make_jc(resumed), crash_id)
     assert second.status == "succeeded"
+    # The rerun resumes after the last committed chunk instead of backfilling again.
+    assert resumed.fact_calls[0][0] == FIRST_DAY + timedelta(days=28)
     assert await snapshot(db, crashed.workspace_id) == await snapshot(db, clean.workspace_id)
     assert (await get(db, Connection, crash_id)).status == "active"
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.connectors.base import AccountInfo, RawFact
 from metricx.jobs.context import JobContext
 from metricx.models import Connection, Entity, SyncRun, Workspace
 from metricx.sync.fx import FxConverter
-from metricx.sync.windows import chunk_range, local_today, sync_range
+from metricx.sync.windows import as_marker, chunk_range, local_today, sync_range
 from metricx.sync.writer import (
     EntityRow,
     FactRow,
@@ -78,12 +78,32 @@ async def _apply_account(jc: JobContext, plan: SyncPlan, info: AccountInfo) -> s
     return str(currency or "USD")
 
 
-async def _save_progress(s: AsyncSession, plan: SyncPlan, rows: int) -> None:
+async def _save_progress(
+    s: AsyncSession, plan: SyncPlan, rows: int, through: date | None = None
+) -> None:
+    """Record the run's counters and, with the chunk's data, how far facts are complete.
+
+    Chunks go oldest first, so after a committed chunk every day up to its end is written;
+    moving backfilled_through forward in the same transaction lets a run cut short (rate
+    limit, crash) resume from there instead of starting its backfill again.
+    """
     await s.execute(
         update(SyncRun)
         .where(SyncRun.id == plan.run_id)
         .values(rows_written=SyncRun.rows_written + rows, counters=dict(plan.counters))
     )
+    if through is not None:
+        marker = as_marker(through)
+        await s.execute(
+            update(Connection)
+            .where(
+                Connection.id == plan.connection_id,
+                or_(
+                    Connection.backfilled_through.is_(None), Connection.backfilled_through < marker
+                ),
+            )
+            .values(backfilled_through=marker)
+        )
 
 
 async def sync_ads(jc: JobContext, plan: SyncPlan, connector: Any) -> None:
@@ -125,7 +145,7 @@ async def sync_ads(jc: JobContext, plan: SyncPlan, connector: Any) -> None:
             plan.bump("facts_read", len(raw))
             plan.bump("facts_written", written)
             plan.bump("chunks")
-            await _save_progress(s, plan, written)
+            await _save_progress(s, plan, written, end)
         plan.report("chunk", index=index, total=len(chunks), start=start, end=end)
 
 
@@ -250,5 +270,5 @@ async def sync_orders(jc: JobContext, plan: SyncPlan, connector: Any) -> None:
             plan.bump("orders_read", len(orders))
             plan.bump("orders_written", len(written))
             plan.bump("chunks")
-            await _save_progress(s, plan, len(written))
+            await _save_progress(s, plan, len(written), end)
         plan.report("chunk", index=index, total=len(chunks), start=start, end=end)
