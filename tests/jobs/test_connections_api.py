@@ -129,6 +129,17 @@ async def test_validation_patch_delete(db: Database, app_factory) -> None:
         )
         cid = r.json()["id"]
         await app.state.jobs.join()
+        r = await client.post(
+            base,
+            headers=h,
+            json={
+                "provider": "shopify",
+                "external_account_id": "Brand.myshopify.com",
+                "credentials": {"access_token": "shpat"},
+            },
+        )
+        assert r.status_code == 201 and r.json()["shop_domain"] == "brand.myshopify.com"
+        await app.state.jobs.join()
         r = await client.patch(f"{base}/{cid}", headers=h, json={"status": "paused", "name": "TT"})
         assert r.json()["status"] == "paused" and r.json()["next_sync_at"] is None
         assert (await client.post(f"{base}/{cid}/sync", headers=h)).status_code == 409

@@ -163,3 +163,34 @@ async def test_embedded_app_runs_jobs_in_process(app_factory) -> None:
     assert isinstance(app.state.jobs, InProcessQueue) and app.state.scheduler is None
     app = await app_factory()
     assert app.state.scheduler is not None
+
+
+async def test_module_level_enqueue_uses_the_app_queue(db: Database, app_factory) -> None:
+    import metricx.jobs as jobs
+
+    assert await jobs.enqueue("refresh_insights", workspace_id=1) is False  # no queue yet
+    app = await app_factory(scheduler_interval_seconds=0)
+    assert await jobs.enqueue("attribute_orders", workspace_id=1) is True
+    await app.state.jobs.join()
+
+
+def test_connection_bridge_calls_the_connectors_registry(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    import types
+
+    from metricx.sync.connectors import ConnectorUnavailable, build_for_connection
+
+    calls: list[tuple] = []
+    fake = types.ModuleType("metricx.connectors.registry")
+    fake.build_connector = lambda provider, **kw: calls.append((provider, kw)) or "client"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "metricx.connectors.registry", fake)
+    shop = Connection(provider="shopify", external_account_id="1", shop_domain="b.myshopify.com")
+    assert (
+        build_for_connection(http=None, settings=None, connection=shop, credentials={"a": 1})
+        == "client"
+    )  # type: ignore[arg-type]
+    assert calls[0][0] == "shopify" and calls[0][1]["external_id"] == "b.myshopify.com"
+    assert calls[0][1]["credentials"] == {"a": 1}
+    monkeypatch.setitem(sys.modules, "metricx.connectors.registry", types.ModuleType("x"))
+    with pytest.raises(ConnectorUnavailable):
+        build_for_connection(http=None, settings=None, connection=shop, credentials={})  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from metricx.connections.schemas import (
     ConnectionOut,
     ConnectionSettingsIn,
     ConnectionUpdate,
+    CredentialsIn,
     RunOut,
 )
 from metricx.crypto import SecretBox
@@ -94,6 +95,14 @@ async def create_connection(
     """Connect an account (again): returns (connection, created). Admins only."""
     ctx.require("admin")
     creds = body.credentials.plain()
+    if body.provider == "shopify" and "shop_domain" not in creds:
+        # A shop is usually connected by its myshopify domain: let the account id say it.
+        try:
+            domain = CredentialsIn(shop_domain=body.external_account_id).shop_domain
+        except ValueError:
+            domain = None
+        if domain and "." in domain:
+            creds["shop_domain"] = domain
     check_credentials(body.provider, creds)
     box = SecretBox.from_settings(settings)
     conn = await repo.find_connection(session, ctx, body.provider, body.external_account_id)

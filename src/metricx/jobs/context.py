@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from metricx.config import Settings
-from metricx.connectors.registry import ConnectorFactory, build_connector
 from metricx.db import Database
 from metricx.models import utcnow
+from metricx.sync.connectors import ConnectorFactory, build_for_connection
 
 if TYPE_CHECKING:
     from metricx.jobs.queue import JobQueue
@@ -27,7 +27,7 @@ class JobContext:
     http: httpx.AsyncClient
     queue: JobQueue | None = None
     # Tests plug fake connectors in here; production uses the registry.
-    connector_factory: ConnectorFactory = build_connector
+    connector_factory: ConnectorFactory = build_for_connection
     # The clock, so tests can pin "today" in the account's timezone.
     now: Callable[[], datetime] = utcnow
     extra: dict[str, Any] = field(default_factory=dict)

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 
+from metricx import jobs
 from metricx.jobs.context import JobContext
 from metricx.jobs.queue import ArqQueue, InProcessQueue, JobQueue
 from metricx.jobs.scheduler import SchedulerLoop
@@ -37,10 +38,12 @@ async def start_jobs(app: FastAPI) -> None:
         queue = await ArqQueue.connect(settings.redis_url)
         jc.queue = queue
         app.state.jobs = queue
+    jobs.set_queue(app.state.jobs)
 
 
 async def stop_jobs(app: FastAPI) -> None:
     """Stop the scheduler, then drain (embedded) or close the Redis pool."""
+    jobs.set_queue(None)
     scheduler = getattr(app.state, "scheduler", None)
     if scheduler is not None:
         await scheduler.stop()

@@ -11,13 +11,14 @@ from arq.cron import cron
 from arq.worker import Worker, func
 
 from metricx.config import Settings
-from metricx.connectors.registry import ConnectorFactory
 from metricx.db import Database
 from metricx.http import create_http_client
+from metricx.jobs import set_queue
 from metricx.jobs.context import JobContext
 from metricx.jobs.queue import DEFAULT_QUEUE, ArqQueue
 from metricx.jobs.scheduler import schedule_due_syncs
 from metricx.jobs.tasks import JOBS
+from metricx.sync.connectors import ConnectorFactory
 
 JOB_TIMEOUT_SECONDS = 3 * 3600
 
@@ -62,6 +63,7 @@ def build_worker(
         if now is not None:
             jc.now = now
         ctx["jc"] = jc
+        set_queue(jc.queue)  # metricx.jobs.enqueue from code running inside jobs
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         jc: JobContext | None = ctx.get("jc")
