@@ -141,6 +141,15 @@ def user_create(
         console.print(f"created workspace id {out['workspace_id']}")
 
 
+from metricx.connections.cli import register as register_connections  # noqa: E402
+from metricx.jobs.cli import register as register_jobs  # noqa: E402
+from metricx.sync.cli import register as register_sync  # noqa: E402
+
+register_connections(app)
+register_jobs(app)
+register_sync(app)
+
+
 def main() -> None:  # pragma: no cover
     """Entry point."""
     app()

@@ -162,8 +162,10 @@ def _include_routers(app: FastAPI) -> None:
     from metricx import observability, web
     from metricx.attribution import api as attribution_api
     from metricx.auth import router as auth_router
+    from metricx.connections import router as connections_router
     from metricx.dashboard import router as dashboard_router
     from metricx.insights import endpoints as insights_endpoints
+    from metricx.jobs import lifecycle as jobs_lifecycle
     from metricx.workspaces import router as workspaces_router
 
     app.include_router(observability.router)
@@ -174,6 +176,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(insights_endpoints.router)
     _wire_insights(app)
     attribution_api.install(app)
+    app.include_router(connections_router.router)
+    jobs_lifecycle.install(app)
     # Pages last: their catch-all 404 page must not shadow the API.
     web.install(app)
 

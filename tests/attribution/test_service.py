@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -272,8 +273,13 @@ async def test_settings_change_recomputes_and_needs_admin(db: Database, client) 
         "model": "linear",
         "window_days": 14,
         "time_decay_half_life_days": 7.0,
-        "recompute": "done",
+        "recompute": "queued",
     }
+    # The recompute runs as an attribute_orders job (in-process runner in embedded mode).
+    for _ in range(100):
+        if await count(db, Attribution, Attribution.window_days == 14) == 25:
+            break
+        await asyncio.sleep(0.05)
     assert await count(db, Attribution, Attribution.window_days == 14) == 25
     r = await client.get(
         f"/api/workspaces/{t.workspace_id}/attribution/summary?timeframe=today", headers=headers

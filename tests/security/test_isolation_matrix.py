@@ -81,6 +81,7 @@ class Case:
     min_role: Role | None = None
     owner_status: int | None = None
     auth: Literal["bearer", "cookie"] = "bearer"
+    files: Any = None
 
 
 @dataclass
@@ -92,6 +93,10 @@ class World:
 
 
 W = "/api/workspaces/{workspace_id}"
+CSV_FILE = (
+    "date,platform,campaign_id,campaign_name,spend,impressions,clicks,conversions,revenue\n"
+    "2026-01-05,meta,c9,Imported,12.50,1000,20,1,40.00\n"
+)
 
 MATRIX: dict[tuple[str, str], Case] = {
     # workspaces
@@ -136,6 +141,27 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", W + "/attribution/warnings"): Case(query={"timeframe": "last_30_days"}),
     ("GET", W + "/pixel/health"): Case(),
     ("PATCH", W + "/attribution/settings"): Case(body={"model": "linear", "window_days": 14}),
+    # connections and syncs
+    ("GET", W + "/connections"): Case(),
+    ("POST", W + "/connections"): Case(
+        body={
+            "provider": "meta",
+            "external_account_id": "act_999",
+            "credentials": {"access_token": "secret-token"},
+        }
+    ),
+    ("GET", W + "/connections/{connection_id}"): Case(params={"connection_id": "connection_id"}),
+    ("PATCH", W + "/connections/{connection_id}"): Case(
+        params={"connection_id": "connection_id"}, body={"sync_frequency_minutes": 60}
+    ),
+    ("DELETE", W + "/connections/{connection_id}"): Case(params={"connection_id": "connection_id"}),
+    ("POST", W + "/connections/{connection_id}/sync"): Case(
+        params={"connection_id": "connection_id"}, body={}
+    ),
+    ("POST", W + "/connections/{connection_id}/import"): Case(
+        params={"connection_id": "csv_connection_id"},
+        files={"file": ("ads.csv", CSV_FILE.encode(), "text/csv")},
+    ),
     # web pages (cookie sessions)
     ("GET", "/w/{workspace_id}"): Case(auth="cookie"),
     ("GET", "/w/{workspace_id}/campaigns"): Case(auth="cookie"),
@@ -213,7 +239,21 @@ async def seed_ads(session: AsyncSession, world: World) -> None:
     world.ids["entity_id"] = entity.id
 
 
-SEEDERS: list[Seeder] = [seed_invite, seed_ads]
+async def seed_csv_connection(session: AsyncSession, world: World) -> None:
+    """A CSV connection in the target, for the file import route."""
+    connection = Connection(
+        workspace_id=world.ids["workspace_id"],
+        provider="csv",
+        external_account_id="csv-1",
+        name=f"CSV {MARKER}",
+    )
+    session.add(connection)
+    await session.flush()
+    world.ids["csv_connection_id"] = connection.id
+
+
+SEEDERS: list[Seeder] = [seed_invite, seed_ads, seed_csv_connection]
+
 
 _PASSWORD_HASH: list[str] = []
 
@@ -352,7 +392,12 @@ async def call(
             url,
             headers=headers,
             params=_resolve(case.query, world),
-            json=body if body is not None or method in ("POST", "PUT", "PATCH") else None,
+            files=case.files,
+            json=(
+                body
+                if case.files is None and (body is not None or method in ("POST", "PUT", "PATCH"))
+                else None
+            ),
         ),
         timeout=CALL_TIMEOUT_SECONDS,
     )
@@ -423,7 +468,10 @@ async def test_cookie_writes_need_csrf(client, app, db, method: str, template: s
     client.cookies.set("mx_session", world.tokens["owner"])
     body = _resolve(case.body, world)
     response = await client.request(
-        method, url, json=body if body is not None or method != "DELETE" else None
+        method,
+        url,
+        files=case.files,
+        json=body if case.files is None and (body is not None or method != "DELETE") else None,
     )
     assert response.status_code == 403, f"{method} {template}: {response.status_code}"
     assert response.json()["error"] == "csrf_failed"

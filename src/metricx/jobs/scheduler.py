@@ -1,0 +1,88 @@
+"""The scheduler: enqueue one sync per connection whose next_sync_at is due.
+
+It only reads and enqueues; each connection's sync is its own job, so one tenant's
+failing sync (or even a failing enqueue) never delays another's. In worker mode it runs
+as an arq cron job (unique across workers); embedded, as a loop inside `metricx serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from sqlalchemy import select
+
+from metricx.jobs.context import JobContext
+from metricx.models import Connection
+from metricx.tenancy import unscoped_across_all_workspaces
+
+log = structlog.get_logger("metricx.jobs.scheduler")
+
+UNSCHEDULED_STATUSES = ("needs_reauth", "paused")
+UNSCHEDULED_PROVIDERS = ("csv",)
+BATCH = 5_000
+
+
+async def due_connection_ids(jc: JobContext) -> list[int]:
+    """Connections (of every workspace) whose next sync time has come, oldest first."""
+    query = unscoped_across_all_workspaces(
+        select(Connection.id)
+        .where(
+            Connection.next_sync_at <= jc.now(),
+            Connection.status.not_in(UNSCHEDULED_STATUSES),
+            Connection.provider.not_in(UNSCHEDULED_PROVIDERS),
+        )
+        .order_by(Connection.next_sync_at)
+        .limit(BATCH)
+    )
+    async with jc.db.transaction() as s:
+        return list((await s.scalars(query)).all())
+
+
+async def schedule_due_syncs(jc: JobContext) -> dict[str, int]:
+    """Fan out one sync job per due connection; returns counts."""
+    counts = {"due": 0, "enqueued": 0, "failed": 0}
+    ids = await due_connection_ids(jc)
+    counts["due"] = len(ids)
+    for connection_id in ids:
+        try:
+            if await jc.enqueue("sync_connection", connection_id=connection_id, due_only=True):
+                counts["enqueued"] += 1
+        except Exception:
+            counts["failed"] += 1
+            log.exception("scheduler.enqueue_failed", connection_id=connection_id)
+    if ids:
+        log.info("scheduler.tick", **counts)
+    return counts
+
+
+class SchedulerLoop:
+    """Runs schedule_due_syncs every `interval` seconds until stopped (embedded mode)."""
+
+    def __init__(self, jc: JobContext, interval: float) -> None:
+        self.jc = jc
+        self.interval = max(1.0, float(interval))
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start ticking (the first tick is immediate: it resumes work left at shutdown)."""
+        self._task = asyncio.create_task(self._loop(), name="metricx-scheduler")
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await schedule_due_syncs(self.jc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler.tick_failed")
+            await asyncio.sleep(self.interval)
+
+    async def stop(self) -> None:
+        """Stop ticking."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
