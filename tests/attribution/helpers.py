@@ -118,3 +118,12 @@ def order_payload(order_id: int = 1001, **overrides: Any) -> dict[str, Any]:
 
 def dumps(payload: Any) -> bytes:
     return orjson.dumps(payload)
+
+
+async def settle_jobs() -> None:
+    """Wait for the jobs the app queued (webhooks queue attribute_orders after commit)."""
+    from metricx import jobs
+
+    join = getattr(jobs._current_queue, "join", None)
+    if join is not None:
+        await join()

@@ -179,35 +179,54 @@ async def test_choose_reads_the_context_first(db: Database) -> None:
         assert await reads.choose(s, _ctx(t, None, None), None, None) == ("last_click", 7)
 
 
-async def test_settings_change_enqueues_after_commit_when_jobs_exist(
-    db: Database, client, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    import sys
-    import types
+class RecordingQueue:
+    """A job queue that records what it is given (or fails, like Redis going away)."""
 
-    calls: list[tuple[str, dict]] = []
-    down = False
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.down = False
 
-    async def enqueue(name: str, **kwargs) -> bool:  # type: ignore[no-untyped-def]
-        calls.append((name, kwargs))
-        if down:
+    async def enqueue(self, name: str, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        self.calls.append((name, kwargs))
+        if self.down:
             raise ConnectionError("queue down")
         return True
 
-    fake = types.ModuleType("metricx.jobs")
-    fake.enqueue = enqueue  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "metricx.jobs", fake)
+
+async def test_settings_change_queues_attribute_orders_after_commit(
+    db: Database, client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from metricx import jobs
+
+    queue = RecordingQueue()
+    monkeypatch.setattr(jobs, "_current_queue", queue)
     t = await make_tenant(db)
     headers = await login_headers(client, t.email)
     url = f"/api/workspaces/{t.workspace_id}/attribution/settings"
     r = await client.patch(url, json={"model": "linear"}, headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["recompute"] == "queued"
-    assert calls == [("attribute_orders", {"workspace_id": t.workspace_id})]
+    assert queue.calls == [("attribute_orders", {"workspace_id": t.workspace_id})]
     # An unchanged body changes nothing and queues nothing.
     r = await client.patch(url, json={}, headers=headers)
-    assert r.json()["recompute"] == "unchanged" and len(calls) == 1
+    assert r.json()["recompute"] == "unchanged" and len(queue.calls) == 1
     # A queue outage after the commit does not fail the request.
-    down = True
+    queue.down = True
     r = await client.patch(url, json={"model": "first_click"}, headers=headers)
-    assert r.status_code == 200 and r.json()["model"] == "first_click" and len(calls) == 2
+    assert r.status_code == 200 and r.json()["model"] == "first_click"
+    assert len(queue.calls) == 2
+
+
+async def test_schedule_waits_for_the_commit(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from metricx import jobs
+    from metricx.attribution import service
+    from metricx.deps import run_after_commit
+
+    queue = RecordingQueue()
+    monkeypatch.setattr(jobs, "_current_queue", queue)
+    t = await make_tenant(db)
+    async with db.transaction() as s:
+        service.schedule_attribution(s, t.workspace_id)
+        assert queue.calls == []  # nothing before the commit
+        await run_after_commit(s)
+    assert queue.calls == [("attribute_orders", {"workspace_id": t.workspace_id})]

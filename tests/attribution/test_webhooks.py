@@ -15,6 +15,7 @@ from tests.attribution.helpers import (
     count,
     dumps,
     order_payload,
+    settle_jobs,
     shopify_connection,
     webhook_headers,
 )
@@ -124,6 +125,7 @@ async def test_duplicate_delivery_counts_once(db: Database, shop_client) -> None
     body = dumps(order_payload())
     headers = webhook_headers(body, "orders/create", webhook_id="wh-1")
     first = await shop_client.post(f"{BASE}/orders-create", content=body, headers=headers)
+    await settle_jobs()  # the queued attribution run bumps data_version too
     version = await _version(db, t.workspace_id)
     second = await shop_client.post(f"{BASE}/orders-create", content=body, headers=headers)
     assert first.json()["status"] == "processed"
@@ -307,9 +309,32 @@ async def test_pixel_then_webhook_then_attribution_end_to_end(db: Database, shop
         f"{BASE}/orders-create", content=body, headers=webhook_headers(body, "orders/create")
     )
     assert r.status_code == 200
+    await settle_jobs()  # the webhook queued a run of every model
     async with db.transaction() as s:
         await run_attribution(s, t.workspace_id, model="last_click")
     async with db.transaction() as s:
-        row = (await s.execute(select(Attribution))).scalar_one()
+        row = (
+            await s.execute(select(Attribution).where(Attribution.model == "last_click"))
+        ).scalar_one()
     assert (row.channel, row.confidence, row.revenue_micros) == ("google", "high", 120_000_000)
     assert row.match_type == "checkout_token:gclid"
+
+
+async def test_order_arrival_queues_attribution_after_commit(
+    db: Database, shop_client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from metricx import jobs
+    from tests.attribution.test_consistency import RecordingQueue
+
+    queue = RecordingQueue()
+    monkeypatch.setattr(jobs, "_current_queue", queue)
+    t = await make_tenant(db)
+    await shopify_connection(db, t.workspace_id)
+    body = dumps(order_payload())
+    headers = webhook_headers(body, "orders/create", webhook_id="wh-q")
+    r = await shop_client.post(f"{BASE}/orders-create", content=body, headers=headers)
+    assert r.json()["status"] == "processed"
+    assert queue.calls == [("attribute_orders", {"workspace_id": t.workspace_id})]
+    # A duplicate delivery changes nothing and queues nothing.
+    r = await shop_client.post(f"{BASE}/orders-create", content=body, headers=headers)
+    assert r.json()["status"] == "duplicate" and len(queue.calls) == 1

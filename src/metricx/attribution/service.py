@@ -17,7 +17,6 @@ journey falls back to its own landing site (UTMs / click ids Shopify recorded), 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,9 +25,11 @@ import structlog
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metricx import jobs
 from metricx.attribution import engine, journeys
 from metricx.attribution.engine import Touch
 from metricx.attribution.reads import dashboard_attribution_block
+from metricx.deps import after_commit
 from metricx.models import Attribution, Journey, PixelEvent, ShopifyOrder, Touchpoint, Workspace
 from metricx.models.base import utcnow
 from metricx.tenancy import AuthContext
@@ -262,31 +263,18 @@ async def landing_touches(
     return out
 
 
-def schedule_attribution(session: AsyncSession, workspace_id: int) -> bool:
-    """Enqueue attribute_orders after commit when a job queue exists; False otherwise.
+def schedule_attribution(session: AsyncSession, workspace_id: int) -> None:
+    """Queue attribute_orders for the workspace once this session's transaction commits.
 
-    Until metricx.jobs lands, orders written by webhooks are attributed by the next
-    scheduled or manual run; settings changes run inline (see router.update_settings).
+    After the commit, so the job sees the orders or settings just written. The job id
+    makes it one queued run per workspace however many webhooks arrive; metricx.jobs'
+    enqueue never raises (a queue outage is logged and the request still succeeds).
     """
-    try:
-        jobs = importlib.import_module("metricx.jobs")
-    except ImportError:
-        return False
-    enqueue = getattr(jobs, "enqueue", None)
-    if enqueue is None:
-        return False
-    from metricx.deps import after_commit
 
     async def _go() -> None:
-        # After the commit the request has succeeded; a queue outage must not turn it
-        # into an error (the next scheduled or manual run attributes these orders).
-        try:
-            await enqueue("attribute_orders", workspace_id=workspace_id)
-        except Exception:
-            log.warning("attribution.enqueue_failed", workspace_id=workspace_id, exc_info=True)
+        await jobs.enqueue("attribute_orders", workspace_id=workspace_id)
 
     after_commit(session, _go)
-    return True
 
 
 async def update_settings(
@@ -299,8 +287,8 @@ async def update_settings(
 ) -> dict[str, Any]:
     """Change the workspace's attribution settings and recompute.
 
-    The recompute is a job (`attribute_orders`) when metricx.jobs.enqueue exists; until
-    then it runs inline in this request's transaction, so the response reflects it.
+    The recompute is an `attribute_orders` job queued after commit: it deletes and
+    re-inserts each (model, window) in one transaction, so nothing is lost or duplicated.
     """
     values: dict[str, Any] = {}
     if model is not None:
@@ -320,11 +308,8 @@ async def update_settings(
     await session.refresh(ws)
     recompute = "unchanged"
     if values:
-        if schedule_attribution(session, ctx.workspace_id):
-            recompute = "queued"
-        else:
-            await run_attribution(session, ctx.workspace_id)
-            recompute = "done"
+        schedule_attribution(session, ctx.workspace_id)
+        recompute = "queued"
     return {
         "model": ws.attribution_model,
         "window_days": ws.attribution_window_days,
