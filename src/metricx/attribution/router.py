@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from metricx.attribution import reads, service
 from metricx.attribution.schemas import AttributionSettingsIn
 from metricx.auth.deps import WorkspaceCtx
 from metricx.deps import SessionDep
 from metricx.metrics.deps import ClockDep
-from metricx.metrics.timeframes import Clock, resolve
-from metricx.tenancy import AuthContext
+from metricx.metrics.timeframes import resolve
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["attribution"])
 
@@ -23,26 +22,30 @@ Window = Annotated[int | None, Query(ge=1, le=90)]
 
 
 def _period(
-    ctx: AuthContext, timeframe: str | None, start: date | None, end: date | None, clock: Clock
+    ctx: WorkspaceCtx,
+    clock: ClockDep,
+    timeframe: Timeframe = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> tuple[date, date]:
     """The shared resolver's period in the workspace timezone (one meaning everywhere)."""
     tf = resolve(timeframe, start, end, tz=ctx.timezone, clock=clock)
     return tf.start, tf.end
 
 
+Period = Annotated[tuple[date, date], Depends(_period)]
+
+
 @router.get("/attribution/summary")
 async def attribution_summary(
     ctx: WorkspaceCtx,
     session: SessionDep,
-    clock: ClockDep,
-    timeframe: Timeframe = None,
-    start: date | None = None,
-    end: date | None = None,
+    period: Period,
     model: Model = None,
     window: Window = None,
 ) -> dict[str, Any]:
     """Attributed revenue and orders by channel and confidence; attribution rate."""
-    first, last = _period(ctx, timeframe, start, end, clock)
+    first, last = period
     return await reads.summary(session, ctx, first, last, model, window)
 
 
@@ -62,15 +65,12 @@ async def attribution_feed(
 async def attribution_campaigns(
     ctx: WorkspaceCtx,
     session: SessionDep,
-    clock: ClockDep,
-    timeframe: Timeframe = None,
-    start: date | None = None,
-    end: date | None = None,
+    period: Period,
     model: Model = None,
     window: Window = None,
 ) -> dict[str, Any]:
     """Verified ROAS beside platform ROAS per campaign."""
-    first, last = _period(ctx, timeframe, start, end, clock)
+    first, last = period
     return await reads.campaigns(session, ctx, first, last, model, window)
 
 
@@ -78,13 +78,10 @@ async def attribution_campaigns(
 async def attribution_warnings(
     ctx: WorkspaceCtx,
     session: SessionDep,
-    clock: ClockDep,
-    timeframe: Timeframe = None,
-    start: date | None = None,
-    end: date | None = None,
+    period: Period,
 ) -> dict[str, Any]:
     """Spending campaigns with no UTMs or no attributed orders."""
-    first, last = _period(ctx, timeframe, start, end, clock)
+    first, last = period
     return await reads.warnings(session, ctx, first, last)
 
 
