@@ -93,6 +93,36 @@ def db_current() -> None:
     console.print(run(lambda: current_revision(url)) or "empty")
 
 
+@db_app.command("refresh-summaries")
+def db_refresh_summaries(
+    all_workspaces: Annotated[
+        bool, typer.Option("--all", help="Rebuild every workspace, not only stale ones.")
+    ] = False,
+) -> None:
+    """Rebuild the per-entity summaries of the preset windows (the scheduler does this daily)."""
+    from rich.progress import Progress
+
+    from metricx.db import Database
+    from metricx.metrics import summaries
+
+    async def _go() -> int:
+        database = Database(get_settings())
+        try:
+            async with database.transaction() as session:
+                ids = await summaries.stale_workspace_ids(session, every=all_workspaces)
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("summaries", total=len(ids))
+                for workspace_id in ids:
+                    async with database.transaction() as session:
+                        await summaries.refresh(session, workspace_id, whole=True)
+                    progress.advance(task)
+            return len(ids)
+        finally:
+            await database.dispose()
+
+    console.print(f"refreshed the summaries of [bold]{run(_go)}[/bold] workspaces")
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Email address (the login).")],

@@ -7,6 +7,7 @@ workspace is simply not found (404), never forbidden and never returned.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select
@@ -33,6 +34,8 @@ class AuthContext:
     # None where a context was built without it (readers then look the row up).
     attribution_model: str | None = None
     attribution_window_days: int | None = None
+    # The last day of the windows held in entity_summaries; None: read the facts.
+    summary_end: date | None = None
 
     def require(self, role: Role) -> None:
         """Raise 403 unless the caller has at least `role` in this workspace."""
@@ -43,6 +46,21 @@ class AuthContext:
     def can_write(self) -> bool:
         """Admins and owners change settings, connections and data."""
         return ROLE_RANK[self.role] >= ROLE_RANK["admin"]
+
+
+def workspace_context_for(user_id: int, workspace: Any, role: str) -> AuthContext:
+    """The AuthContext of a member, from the workspace row the edge has loaded."""
+    return AuthContext(
+        user_id=user_id,
+        workspace_id=workspace.id,
+        role=role,  # type: ignore[arg-type]
+        timezone=workspace.timezone,
+        currency=workspace.currency,
+        data_version=workspace.data_version,
+        attribution_model=workspace.attribution_model,
+        attribution_window_days=workspace.attribution_window_days,
+        summary_end=workspace.summary_end,
+    )
 
 
 def scoped(stmt: S, model: Any, ctx: AuthContext) -> S:

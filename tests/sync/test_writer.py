@@ -7,8 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from metricx.auth.service import create_user
+from metricx.connections.service import delete_connection
 from metricx.db import Database
-from metricx.models import Connection, DailyRollup, MetricFact, ShopifyOrder, Workspace
+from metricx.models import (
+    Connection,
+    DailyOrderRollup,
+    DailyRollup,
+    MetricFact,
+    ShopifyOrder,
+    Workspace,
+)
 from metricx.sync.writer import (
     EntityRow,
     FactRow,
@@ -18,6 +26,7 @@ from metricx.sync.writer import (
     upsert_facts,
     upsert_orders,
 )
+from metricx.tenancy import AuthContext
 from metricx.workspaces.service import create_workspace
 
 
@@ -96,3 +105,63 @@ async def test_older_order_update_never_overwrites_newer(db: Database) -> None:
         assert stored is not None
         assert stored.total_micros == 50
         assert stored.cogs_micros == 1_000_000
+
+
+async def _order_rollups(db: Database, ws_id: int) -> tuple[list[tuple], list[tuple]]:
+    """(stored rollups, rollups recomputed from the orders) of one workspace."""
+    r = DailyOrderRollup
+    query = select(r.order_date, r.orders, r.revenue_micros, r.cogs_micros, r.order_rows)
+    async with db.transaction() as s:
+        stored = (
+            await s.execute(query.where(r.workspace_id == ws_id).order_by(r.order_date))
+        ).all()
+        orders = (
+            await s.execute(select(ShopifyOrder).where(ShopifyOrder.workspace_id == ws_id))
+        ).scalars()
+        by_day: dict[date, list[int]] = {}
+        for o in orders:
+            day = by_day.setdefault(o.order_date, [0, 0, 0, 0])
+            day[3] += 1
+            if o.cancelled_at is None and not o.is_test and o.financial_status != "voided":
+                day[0] += 1
+                day[1] += o.total_micros - o.refunded_micros
+                day[2] += o.cogs_micros
+    return [tuple(r) for r in stored], [(d, *v) for d, v in sorted(by_day.items())]
+
+
+async def test_order_rollups_follow_every_order_write(db: Database) -> None:
+    ws_id, _ = await _setup(db)
+    async with db.transaction() as s:
+        shop = Connection(workspace_id=ws_id, provider="shopify", external_account_id="s", name="S")
+        s.add(shop)
+        await s.flush()
+        shop_id = shop.id
+    t0 = datetime(2026, 2, 1, 9, tzinfo=UTC)
+
+    def order(i: int, updated: datetime, **extra: object) -> OrderRow:
+        created = t0 + timedelta(days=i % 5, hours=i)
+        return OrderRow(
+            external_id=f"o{i}", created_at=created, order_date=created.date(),
+            updated_at=updated, currency="USD", total_micros=10_000_000 * (i + 1),
+            lines=[OrderLineRow(f"l{i}", "Shirt", 1, 10_000_000, 2_000_000)], **extra,
+        )  # fmt: skip
+
+    rows = [order(i, t0) for i in range(12)]
+    rows.append(order(12, t0, is_test=True))
+    async with db.transaction() as s:
+        await upsert_orders(s, workspace_id=ws_id, connection_id=shop_id, rows=rows)
+    stored, want = await _order_rollups(db, ws_id)
+    assert stored == want and sum(r[1] for r in stored) == 12
+
+    later = t0 + timedelta(days=9)
+    changed = [order(3, later, cancelled_at=later), order(4, later, refunded_micros=5_000_000)]
+    async with db.transaction() as s:
+        await upsert_orders(s, workspace_id=ws_id, connection_id=shop_id, rows=changed)
+    stored, want = await _order_rollups(db, ws_id)
+    assert stored == want and sum(r[1] for r in stored) == 11
+
+    owner = AuthContext(user_id=0, workspace_id=ws_id, role="owner")
+    async with db.transaction() as s:
+        await delete_connection(s, owner, shop_id)
+    stored, want = await _order_rollups(db, ws_id)
+    assert stored == want == []

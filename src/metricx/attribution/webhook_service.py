@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.attribution import shopify
 from metricx.models import Connection, Journey, PixelEvent, ShopifyOrder, WebhookDelivery
-from metricx.sync.writer import upsert_orders
+from metricx.sync.writer import refresh_order_rollups, upsert_orders
 from metricx.workspaces.repository import bump_data_version
 
 log = structlog.get_logger("metricx.webhooks")
@@ -141,11 +141,13 @@ async def _refund(session: AsyncSession, conn: Connection, payload: dict[str, An
         return False
     if not await claim(session, key, conn.workspace_id, "refunds/create", conn.shop_domain or ""):
         return False
-    await session.execute(
+    day = await session.scalar(
         update(ShopifyOrder)
         .where(ShopifyOrder.id == exists)
         .values(refunded_micros=ShopifyOrder.refunded_micros + amount)
+        .returning(ShopifyOrder.order_date)
     )
+    await refresh_order_rollups(session, conn.workspace_id, day, day)
     await bump_data_version(session, conn.workspace_id)
     return True
 
@@ -213,6 +215,7 @@ async def _customer_redact(
 
 async def _shop_redact(session: AsyncSession, conn: Connection) -> bool:
     await session.execute(delete(ShopifyOrder).where(ShopifyOrder.connection_id == conn.id))
+    await refresh_order_rollups(session, conn.workspace_id)
     await bump_data_version(session, conn.workspace_id)
     log.info("shopify.shop_redacted", workspace=conn.workspace_id, connection=conn.id)
     return True

@@ -14,7 +14,7 @@ from metricx.auth.tokens import API_TOKEN_PREFIX
 from metricx.deps import SessionDep, SettingsDep
 from metricx.errors import Forbidden, NotAuthenticated, NotFound
 from metricx.models import User
-from metricx.tenancy import AuthContext
+from metricx.tenancy import AuthContext, workspace_context_for
 from metricx.workspaces import repository as ws_repo
 
 MAX_ID = 2**63 - 1
@@ -100,16 +100,7 @@ async def workspace_context(
     if found is None:
         raise NotFound("Workspace not found.")
     workspace, membership = found
-    return AuthContext(
-        user_id=user.id,
-        workspace_id=workspace.id,
-        role=membership.role,  # type: ignore[arg-type]
-        timezone=workspace.timezone,
-        currency=workspace.currency,
-        data_version=workspace.data_version,
-        attribution_model=workspace.attribution_model,
-        attribution_window_days=workspace.attribution_window_days,
-    )
+    return workspace_context_for(user.id, workspace, membership.role)
 
 
 WorkspaceCtx = Annotated[AuthContext, Depends(workspace_context)]

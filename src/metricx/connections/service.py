@@ -19,7 +19,7 @@ from metricx.connections.schemas import (
 from metricx.crypto import SecretBox
 from metricx.errors import Conflict, NotFound, ValidationFailed
 from metricx.models import Connection, SyncRun, utcnow
-from metricx.sync.writer import refresh_rollups
+from metricx.sync.writer import refresh_order_rollups, refresh_rollups
 from metricx.tenancy import AuthContext
 from metricx.workspaces.repository import bump_data_version
 from metricx.workspaces.service import validate_currency
@@ -176,12 +176,14 @@ async def delete_connection(session: AsyncSession, ctx: AuthContext, connection_
     conn = await get_connection(session, ctx, connection_id)
     spans = await repo.fact_spans(session, ctx, conn.id)
     await repo.delete_connection(session, ctx, conn.id)
-    # The facts went by cascade; the rollups are not linked to a connection, so rebuild
-    # the days and providers it covered, and tell caches the data changed.
+    # The facts and orders went by cascade; the rollups are not linked to a connection, so
+    # rebuild the days and providers it covered, and tell caches the data changed.
     for provider, start, end in spans:
         await refresh_rollups(
             session, workspace_id=ctx.workspace_id, provider=provider, start=start, end=end
         )
+    if conn.provider == "shopify":
+        await refresh_order_rollups(session, ctx.workspace_id)
     await bump_data_version(session, ctx.workspace_id)
 
 

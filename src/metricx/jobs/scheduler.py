@@ -1,5 +1,8 @@
 """The scheduler: enqueue one sync per connection whose next_sync_at is due.
 
+Each tick also rebuilds the entity summaries of workspaces whose local day has rolled
+over (until then their preset windows are read from the facts, slower but right).
+
 It only reads and enqueues; each connection's sync is its own job, so one tenant's
 failing sync (or even a failing enqueue) never delays another's. In worker mode it runs
 as an arq cron job (unique across workers); embedded, as a loop inside `metricx serve`.
@@ -14,6 +17,7 @@ import structlog
 from sqlalchemy import select
 
 from metricx.jobs.context import JobContext
+from metricx.metrics import summaries
 from metricx.models import Connection
 from metricx.tenancy import unscoped_across_all_workspaces
 
@@ -57,8 +61,31 @@ async def schedule_due_syncs(jc: JobContext) -> dict[str, int]:
     return counts
 
 
+async def refresh_stale_summaries(jc: JobContext) -> int:
+    """Rebuild the entity summaries of workspaces whose day rolled over, one per transaction."""
+    async with jc.db.transaction() as s:
+        ids = await summaries.stale_workspace_ids(s, jc.now)
+    done = 0
+    for workspace_id in ids:
+        try:
+            async with jc.db.transaction() as s:
+                done += await summaries.refresh(s, workspace_id, clock=jc.now)
+        except Exception:
+            log.exception("scheduler.summary_refresh_failed", workspace_id=workspace_id)
+    if ids:
+        log.info("scheduler.summaries_refreshed", stale=len(ids), refreshed=done)
+    return done
+
+
+async def tick(jc: JobContext) -> dict[str, int]:
+    """One scheduler tick: queue due syncs, then roll stale summaries over."""
+    counts = await schedule_due_syncs(jc)
+    counts["summaries_refreshed"] = await refresh_stale_summaries(jc)
+    return counts
+
+
 class SchedulerLoop:
-    """Runs schedule_due_syncs every `interval` seconds until stopped (embedded mode)."""
+    """Runs a scheduler tick every `interval` seconds until stopped (embedded mode)."""
 
     def __init__(self, jc: JobContext, interval: float) -> None:
         self.jc = jc
@@ -72,7 +99,7 @@ class SchedulerLoop:
     async def _loop(self) -> None:
         while True:
             try:
-                await schedule_due_syncs(self.jc)
+                await tick(self.jc)
             except asyncio.CancelledError:
                 raise
             except Exception:

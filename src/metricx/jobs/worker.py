@@ -16,7 +16,7 @@ from metricx.http import create_http_client
 from metricx.jobs import set_queue
 from metricx.jobs.context import JobContext
 from metricx.jobs.queue import DEFAULT_QUEUE, ArqQueue
-from metricx.jobs.scheduler import schedule_due_syncs
+from metricx.jobs.scheduler import tick
 from metricx.jobs.tasks import JOBS
 from metricx.sync.connectors import ConnectorFactory
 
@@ -32,7 +32,7 @@ def _arq_job(name: str) -> Any:
 
 
 async def _schedule(ctx: dict[str, Any]) -> dict[str, int]:
-    return await schedule_due_syncs(ctx["jc"])
+    return await tick(ctx["jc"])
 
 
 def build_worker(

@@ -18,12 +18,12 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from metricx.errors import ValidationFailed
-from metricx.metrics import tree
+from metricx.metrics import summaries, tree
 from metricx.metrics.queries import AD_COLUMNS, Sums, as_date, as_number, lower_bound
 from metricx.metrics.registry import METRICS
 from metricx.metrics.schemas import Filters
 from metricx.metrics.timeframes import Timeframe
-from metricx.models import Entity, MetricFact
+from metricx.models import Entity, EntitySummary, MetricFact
 from metricx.tenancy import AuthContext, scoped
 
 ENTITY_COLUMNS = ("id", "name", "level", "provider", "status", "parent_id", "thumbnail_url")
@@ -65,34 +65,46 @@ async def entity_rows(
     compare: bool,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of entity rows at `level` with current (and previous) sums, and the total."""
-    # Status and name describe the listed rows themselves, so they filter the listing.
-    entities = tree.mapping(ctx, filters.model_copy(update={"status": [], "name_contains": None}),
-                            level=level)  # fmt: skip
-    is_current = MetricFact.event_date >= tf.start
+    # The preset windows come from the per-entity summary, anything else from the facts.
+    use_summary = summaries.usable(ctx, tf)
+    # Without entity filters the summary's rows rolled up to `level` answer alone;
+    # with them, its fact-grain rows go through the filtered tree like the facts do.
+    rolled = use_summary and not (filters.entity_ids or filters.parent_id)
+    source: Any = EntitySummary if use_summary else MetricFact
+    if use_summary:
+        grain = level if rolled else summaries.FACT_GRAIN
+        is_current = EntitySummary.start_date == tf.start
+        agg_where: list[Any] = [summaries.window_condition(tf, compare, grain)]
+    else:
+        is_current = MetricFact.event_date >= tf.start
+        agg_where = [
+            MetricFact.event_date >= lower_bound(tf, compare),
+            MetricFact.event_date <= tf.end,
+        ]
     sums: list[Any] = []
     for key, column in AD_COLUMNS.items():
-        col = getattr(MetricFact, column)
+        col = getattr(source, column)
         sums.append(func.sum(case((is_current, col), else_=0)).label(key))
         if compare:
             sums.append(func.sum(case((is_current, 0), else_=col)).label(f"prev_{key}"))
-    agg_where: list[Any] = [
-        MetricFact.event_date >= lower_bound(tf, compare),
-        MetricFact.event_date <= tf.end,
-    ]
     if filters.provider:
-        agg_where.append(MetricFact.provider.in_(filters.provider))
-    agg = (
-        scoped(
-            select(entities.c.target_id, *sums)
-            .select_from(MetricFact)
-            .join(entities, entities.c.entity_id == MetricFact.entity_id)
-            .where(*agg_where),
-            MetricFact,
-            ctx,
+        agg_where.append(source.provider.in_(filters.provider))
+    if rolled:
+        target = EntitySummary.entity_id
+        agg_select = select(target.label("target_id"), *sums).where(*agg_where)
+    else:
+        # Status and name describe the listed rows themselves, so they filter the listing.
+        entities = tree.mapping(
+            ctx, filters.model_copy(update={"status": [], "name_contains": None}), level=level
         )
-        .group_by(entities.c.target_id)
-        .subquery("agg")
-    )
+        target = entities.c.target_id
+        agg_select = (
+            select(target, *sums)
+            .select_from(source)
+            .join(entities, entities.c.entity_id == source.entity_id)
+            .where(*agg_where)
+        )
+    agg = scoped(agg_select, source, ctx).group_by(target).subquery("agg")
 
     row = aliased(Entity, name="t")
     measure_cols = [c for c in agg.c if c.key != "target_id"]

@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     case,
     cast,
-    false,
     func,
     literal_column,
     null,
@@ -34,7 +33,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from metricx.metrics import tree
 from metricx.metrics.schemas import Filters
 from metricx.metrics.timeframes import Timeframe
-from metricx.models import DailyRollup, ManualCost, MetricFact, ShopifyOrder
+from metricx.models import (
+    DailyOrderRollup,
+    DailyRollup,
+    ManualCost,
+    MetricFact,
+    counted_order_conditions,
+)
 from metricx.tenancy import AuthContext, scoped
 
 AD_COLUMNS = {
@@ -191,29 +196,24 @@ async def ad_grains(
 
 
 def _valid_orders() -> list[ColumnElement[bool]]:
-    return [
-        ShopifyOrder.cancelled_at.is_(None),
-        ShopifyOrder.is_test == false(),
-        ShopifyOrder.financial_status != "voided",
-    ]
+    return counted_order_conditions()
 
 
 async def order_grains(
     session: AsyncSession, ctx: AuthContext, tf: Timeframe, *, grains: set[str], compare: bool
 ) -> Grains:
-    """Orders, net order revenue and COGS by the shop's local order day."""
+    """Orders, net order revenue and COGS by the shop's local order day (from the rollups)."""
     lo = lower_bound(tf, compare)
+    r = DailyOrderRollup
     aggs = {
-        "orders": func.count(),
-        "order_revenue": func.coalesce(
-            func.sum(ShopifyOrder.total_micros - ShopifyOrder.refunded_micros), 0
-        ),
-        "cogs": func.coalesce(func.sum(ShopifyOrder.cogs_micros), 0),
+        "orders": func.coalesce(func.sum(r.orders), 0),
+        "order_revenue": func.coalesce(func.sum(r.revenue_micros), 0),
+        "cogs": func.coalesce(func.sum(r.cogs_micros), 0),
     }
-    where = [ShopifyOrder.order_date >= lo, ShopifyOrder.order_date <= tf.end, *_valid_orders()]
+    where = [r.order_date >= lo, r.order_date <= tf.end]
     stmt = _grain_union(
-        model=ShopifyOrder, ctx=ctx, from_=lambda s: s.select_from(ShopifyOrder), where=where,
-        date_col=ShopifyOrder.order_date, provider_col=None, aggs=aggs, tf=tf,
+        model=r, ctx=ctx, from_=lambda s: s.select_from(r), where=where,
+        date_col=r.order_date, provider_col=None, aggs=aggs, tf=tf,
         grains=grains - {"provider"}, dialect=session.get_bind().dialect.name,
     )  # fmt: skip
     rows = (await session.execute(stmt)).all()

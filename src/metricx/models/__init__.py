@@ -5,8 +5,14 @@ from metricx.models.base import Base, utcnow
 from metricx.models.connections import Connection, SyncRun
 from metricx.models.costs import FxRate, ManualCost
 from metricx.models.entities import Entity
-from metricx.models.facts import DailyRollup, MetricFact
-from metricx.models.orders import ShopifyOrder, ShopifyOrderLine, WebhookDelivery
+from metricx.models.facts import DailyRollup, EntitySummary, MetricFact
+from metricx.models.orders import (
+    DailyOrderRollup,
+    ShopifyOrder,
+    ShopifyOrderLine,
+    WebhookDelivery,
+    counted_order_conditions,
+)
 from metricx.models.users import ApiToken, AuthSession, PasswordResetToken, User
 from metricx.models.workspaces import Invite, Membership, Workspace
 
@@ -16,8 +22,10 @@ __all__ = [
     "AuthSession",
     "Base",
     "Connection",
+    "DailyOrderRollup",
     "DailyRollup",
     "Entity",
+    "EntitySummary",
     "FxRate",
     "Invite",
     "Journey",
@@ -34,5 +42,6 @@ __all__ = [
     "User",
     "WebhookDelivery",
     "Workspace",
+    "counted_order_conditions",
     "utcnow",
 ]

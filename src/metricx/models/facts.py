@@ -81,3 +81,34 @@ class DailyRollup(Base):
     conversions: Mapped[float] = mapped_column(Float, default=0.0)
     revenue_micros: Mapped[int] = mapped_column(BigInteger, default=0)
     fact_rows: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EntitySummary(Base):
+    """Sums of metric_facts over one preset window (see metricx.metrics.summaries).
+
+    grain 'fact' rows sit at the facts' own entities; 'ad', 'adset' and 'campaign' rows
+    are those rolled up to each level, so ranking the ads or campaigns of a window reads a
+    few thousand rows and no tree. workspaces.summary_end says which windows are held.
+    """
+
+    __tablename__ = "entity_summaries"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    start_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    end_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(
+        ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    spend_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[float] = mapped_column(Float, default=0.0)
+    revenue_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        Index(None, "entity_id", info={"serves": "FK cascade when an entity is deleted"}),
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,6 +91,34 @@ class ShopifyOrder(CreatedAt, Base):
             info={"serves": "attribution: match by email hash; GDPR customer redact"},
         ),
     )
+
+
+def counted_order_conditions() -> list[Any]:
+    """What the metrics count as an order: not cancelled, not a test, not voided."""
+    return [
+        ShopifyOrder.cancelled_at.is_(None),
+        ShopifyOrder.is_test == false(),
+        ShopifyOrder.financial_status != "voided",
+    ]
+
+
+class DailyOrderRollup(Base):
+    """Counted orders, net revenue and COGS per (workspace, shop-local day).
+
+    Rewritten for the touched days with every order write, like daily_rollups for facts;
+    order_rows counts every stored order of the day, counted or not.
+    """
+
+    __tablename__ = "daily_order_rollups"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    order_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    cogs_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    order_rows: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ShopifyOrderLine(Base):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from metricx.models.base import Base, BigId, CreatedAt, UTCDateTime
@@ -29,6 +29,8 @@ class Workspace(CreatedAt, Base):
     pixel_allowed_origins: Mapped[str] = mapped_column(String(2000), default="")
     # Bumped in the same transaction as every write that changes what the workspace sees.
     data_version: Mapped[int] = mapped_column(BigInteger, default=1)
+    # The last day of the preset windows held in entity_summaries (None: none held).
+    summary_end: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Membership(CreatedAt, Base):

@@ -12,16 +12,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metricx.metrics import summaries
 from metricx.models import (
+    DailyOrderRollup,
     DailyRollup,
     Entity,
     MetricFact,
     ShopifyOrder,
     ShopifyOrderLine,
+    counted_order_conditions,
     utcnow,
 )
 from metricx.workspaces.repository import bump_data_version
@@ -164,6 +167,7 @@ async def upsert_entities(
     for row in rows:
         by_level.setdefault(row.level, []).append(row)
     now = utcnow()
+    moved = False
     for level in sorted(by_level, key=lambda lvl: LEVEL_ORDER.get(lvl, 9)):
         level_rows = by_level[level]
         parent_keys = {
@@ -198,6 +202,7 @@ async def upsert_entities(
                         "updated_at": now,
                     }
                 )
+            moved = moved or await _parents_change(session, connection_id, level, values)
             stmt = _insert_many(session, Entity)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["connection_id", "level", "external_id"],
@@ -217,7 +222,25 @@ async def upsert_entities(
             ).returning(stmt.table.c.id, stmt.table.c.level, stmt.table.c.external_id)
             for entity_id, lvl, ext in (await session.execute(stmt, values)).all():
                 ids[(lvl, ext)] = entity_id
+    if moved:
+        # Roll-ups through the old tree are stale; the next fact write rebuilds them.
+        await summaries.invalidate(session, workspace_id)
     return ids
+
+
+async def _parents_change(
+    session: AsyncSession, connection_id: int, level: str, values: list[dict[str, Any]]
+) -> bool:
+    """True when an existing entity of these upsert values is moving to another parent."""
+    wanted = {v["external_id"]: v["parent_id"] for v in values}
+    rows = await session.execute(
+        select(Entity.external_id, Entity.parent_id).where(
+            Entity.connection_id == connection_id,
+            Entity.level == level,
+            Entity.external_id.in_(list(wanted)),
+        )
+    )
+    return any(wanted[ext] != parent for ext, parent in rows.all())
 
 
 async def _existing_ids(
@@ -293,7 +316,7 @@ async def upsert_facts(
 async def refresh_rollups(
     session: AsyncSession, *, workspace_id: int, provider: str, start: date, end: date
 ) -> None:
-    """Recompute daily_rollups of one workspace and provider for [start, end] from the facts."""
+    """Recompute daily_rollups (and the entity summaries) of [start, end] from the facts."""
     await session.execute(
         delete(DailyRollup).where(
             DailyRollup.workspace_id == workspace_id,
@@ -323,6 +346,7 @@ async def refresh_rollups(
             ["workspace_id", "event_date", "provider", *ROLLUP_MEASURES, "fact_rows"], source
         )
     )
+    await summaries.refresh(session, workspace_id, provider=provider, touched=(start, end))
 
 
 async def upsert_orders(
@@ -440,6 +464,46 @@ async def upsert_orders(
             },
         )
         await session.execute(stmt, list(chunk))
+    days = [r.order_date for r in rows if r.external_id in written]
+    if days:
+        await refresh_order_rollups(session, workspace_id, min(days), max(days))
     if bump and written:
         await bump_data_version(session, workspace_id)
     return written
+
+
+async def refresh_order_rollups(
+    session: AsyncSession, workspace_id: int, start: date | None = None, end: date | None = None
+) -> None:
+    """Recompute daily_order_rollups of one workspace for [start, end] (every day by default)."""
+    days: list[Any] = []
+    if start is not None and end is not None:
+        days = [DailyOrderRollup.order_date.between(start, end)]
+    await session.execute(
+        delete(DailyOrderRollup).where(DailyOrderRollup.workspace_id == workspace_id, *days)
+    )
+    counted = and_(*counted_order_conditions())
+    source = (
+        select(
+            ShopifyOrder.workspace_id,
+            ShopifyOrder.order_date,
+            func.sum(case((counted, 1), else_=0)),
+            func.sum(
+                case((counted, ShopifyOrder.total_micros - ShopifyOrder.refunded_micros), else_=0)
+            ),
+            func.sum(case((counted, ShopifyOrder.cogs_micros), else_=0)),
+            func.count(),
+        )
+        .where(
+            ShopifyOrder.workspace_id == workspace_id,
+            *([ShopifyOrder.order_date.between(start, end)] if days else []),
+        )
+        .group_by(ShopifyOrder.workspace_id, ShopifyOrder.order_date)
+    )
+    await session.execute(
+        insert(DailyOrderRollup).from_select(
+            ["workspace_id", "order_date", "orders", "revenue_micros", "cogs_micros",
+             "order_rows"],
+            source,
+        )
+    )  # fmt: skip

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metricx.auth import service as auth_service
 from metricx.auth.deps import SESSION_COOKIE
 from metricx.models import User
-from metricx.tenancy import AuthContext
+from metricx.tenancy import AuthContext, workspace_context_for
 from metricx.web import queries
 from metricx.web.templating import render
 from metricx.workspaces import repository as ws_repo
@@ -81,16 +81,7 @@ async def workspace_page(request: Request, session: AsyncSession, raw_id: str) -
     if found is None:
         raise PageNotFound
     workspace, membership = found
-    ctx = AuthContext(
-        user_id=user.id,
-        workspace_id=workspace.id,
-        role=membership.role,  # type: ignore[arg-type]
-        timezone=workspace.timezone,
-        currency=workspace.currency,
-        data_version=workspace.data_version,
-        attribution_model=workspace.attribution_model,
-        attribution_window_days=workspace.attribution_window_days,
-    )
+    ctx = workspace_context_for(user.id, workspace, membership.role)
     workspaces = await queries.workspaces_for_user(session, user.id)
     return WorkspacePage(user=user, ctx=ctx, name=workspace.name, workspaces=workspaces)
 
