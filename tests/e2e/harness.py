@@ -69,15 +69,19 @@ class Shell:
         return result.output
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start `metricx ARGS` as its own process on the same database and fakes."""
+        """Start `metricx ARGS` as its own process on the same database and fakes.
+
+        Its stderr goes to the database's name + ".stderr"."""
         env = {**os.environ, **self.extra_env}
-        return subprocess.Popen(
-            [str(METRICX), *args],
-            env=env,
-            cwd=self.path.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # A file, not a pipe: a full pipe would stall the child's progress output.
+        with open(self.path.with_suffix(".stderr"), "wb") as err:
+            return subprocess.Popen(
+                [str(METRICX), *args],
+                env=env,
+                cwd=self.path.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
 
     def create_owner(self, *, currency: str, timezone: str) -> int:
         """`metricx user create` with a workspace; returns the workspace id."""

@@ -63,6 +63,7 @@ class Source:
     timezone: str
     restated_days_ago: tuple[int, int, int]
     metrics: list[str]
+    table: str = "metric_facts"  # where a committed chunk shows
 
     def start(self, request: Any, tmp: Path) -> Any:
         raise NotImplementedError
@@ -253,6 +254,8 @@ SOURCES = [
     MetaSource("meta", "EUR", "Europe/Berlin", (20, 9, 1), AD_METRICS),
     GoogleSource("google", "USD", "America/New_York", (12, 5, 1), AD_METRICS),
     TikTokSource("tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS),
-    ShopifySource("shopify", "USD", "America/Los_Angeles", (25, 10, 1), ORDER_METRICS),
+    ShopifySource(
+        "shopify", "USD", "America/Los_Angeles", (25, 10, 1), ORDER_METRICS, "shopify_orders"
+    ),
     CsvSource("csv", "EUR", "Europe/Paris", (60, 30, 2), AD_METRICS),
 ]
