@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,10 +63,21 @@ class Source:
     timezone: str
     restated_days_ago: tuple[int, int, int]
     metrics: list[str]
+    fixture: str = ""  # the fake's fixture in tests.fakes.fixtures
+    size: dict[str, int] = field(default_factory=dict)  # the fake's account size
     table: str = "metric_facts"  # where a committed chunk shows
 
-    def start(self, request: Any, tmp: Path) -> Any:
-        raise NotImplementedError
+    def start(self, request: Any, tmp: Path, **overrides: Any) -> Any:
+        """The running fake: 90 days ending today in the account's timezone."""
+        kwargs = {
+            **self.size,
+            "days": 90,
+            "end": local_today(self.timezone),
+            "currency": self.currency,
+            "timezone": self.timezone,
+            **overrides,
+        }
+        return request.getfixturevalue(self.fixture)(**kwargs)
 
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
         """`metricx connections add ...` (with the base URL env pointing at the fake)."""
@@ -91,16 +102,8 @@ class Source:
     def totals(self, fake: Any) -> dict[str, int]:
         return fact_totals(self.expected(fake))
 
-    def data_of(self, fake: Any) -> AdDataset:
-        return fake.data  # type: ignore[no-any-return]
-
 
 class MetaSource(Source):
-    def start(self, request: Any, tmp: Path) -> Any:
-        return request.getfixturevalue("fake_meta")(
-            ads=1000, days=90, end=local_today(self.timezone)
-        )
-
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
         shell.setenv(METRICX_META_GRAPH_URL=fake.url + "/v25.0")
         return shell.add_connection(
@@ -113,11 +116,6 @@ class MetaSource(Source):
 
 
 class GoogleSource(Source):
-    def start(self, request: Any, tmp: Path) -> Any:
-        return request.getfixturevalue("fake_google_ads")(
-            ads=150, days=90, end=local_today(self.timezone)
-        )
-
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
         shell.setenv(
             METRICX_GOOGLE_ADS_URL=fake.url + "/v22", METRICX_GOOGLE_OAUTH_URL=fake.url + "/token"
@@ -139,11 +137,6 @@ class GoogleSource(Source):
 
 
 class TikTokSource(Source):
-    def start(self, request: Any, tmp: Path) -> Any:
-        return request.getfixturevalue("fake_tiktok")(
-            ads=150, days=90, end=local_today(self.timezone)
-        )
-
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
         shell.setenv(METRICX_TIKTOK_URL=fake.url + "/open_api/v1.3")
         return shell.add_connection(
@@ -187,8 +180,9 @@ class CsvFile:
 
 
 class CsvSource(Source):
-    def start(self, request: Any, tmp: Path) -> Any:
-        return CsvFile(AdDataset(150, 90, seed=7, end=local_today(self.timezone)), tmp / "ads.csv")
+    def start(self, request: Any, tmp: Path, **overrides: Any) -> Any:
+        data = AdDataset(self.size["ads"], 90, seed=7, end=local_today(self.timezone))
+        return CsvFile(data, tmp / "ads.csv")
 
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
         return shell.add_connection(
@@ -204,13 +198,6 @@ class CsvSource(Source):
 
 
 class ShopifySource(Source):
-    ORDERS = 600
-
-    def start(self, request: Any, tmp: Path) -> Any:
-        return request.getfixturevalue("fake_shopify")(
-            orders=self.ORDERS, days=90, end=local_today(self.timezone), timezone=self.timezone
-        )
-
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
         shell.setenv(METRICX_SHOPIFY_BASE_URL_OVERRIDE=fake.url)
         return shell.add_connection(
@@ -251,11 +238,29 @@ class ShopifySource(Source):
 
 
 SOURCES = [
-    MetaSource("meta", "EUR", "Europe/Berlin", (20, 9, 1), AD_METRICS),
-    GoogleSource("google", "USD", "America/New_York", (12, 5, 1), AD_METRICS),
-    TikTokSource("tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS),
-    ShopifySource(
-        "shopify", "USD", "America/Los_Angeles", (25, 10, 1), ORDER_METRICS, "shopify_orders"
+    MetaSource("meta", "EUR", "Europe/Berlin", (20, 9, 1), AD_METRICS, "fake_meta", {"ads": 1000}),
+    GoogleSource(
+        "google",
+        "USD",
+        "America/New_York",
+        (12, 5, 1),
+        AD_METRICS,
+        "fake_google_ads",
+        {"ads": 150},
     ),
-    CsvSource("csv", "EUR", "Europe/Paris", (60, 30, 2), AD_METRICS),
+    TikTokSource(
+        "tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS, "fake_tiktok", {"ads": 150}
+    ),
+    ShopifySource(
+        "shopify",
+        "USD",
+        "America/Los_Angeles",
+        (25, 10, 1),
+        ORDER_METRICS,
+        "fake_shopify",
+        {"orders": 600},
+        table="shopify_orders",
+    ),
+    CsvSource("csv", "EUR", "Europe/Paris", (60, 30, 2), AD_METRICS, size={"ads": 150}),
 ]
+BY_NAME = {s.name: s for s in SOURCES}
