@@ -103,16 +103,25 @@ class Source:
         return fact_totals(self.expected(fake))
 
 
-class MetaSource(Source):
+@dataclass
+class TokenAdSource(Source):
+    """An ad platform connected with one access token (Meta, TikTok)."""
+
+    url_env: str = ""  # METRICX_* base URL setting
+    url_path: str = ""  # API prefix below the fake's root
+    account: str = ""
+    token: str = ""
+    ad_base: int = 0  # the fake's first ad id
+
     def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
-        shell.setenv(METRICX_META_GRAPH_URL=fake.url + "/v25.0")
+        shell.setenv(**{self.url_env: fake.url + self.url_path})
         return shell.add_connection(
-            "meta", "--workspace", str(workspace), "--account", "act_1234567890",
-            "--token", "-", stdin="meta-token\n",
+            self.name, "--workspace", str(workspace), "--account", self.account,
+            "--token", "-", stdin=self.token + "\n",
         )  # fmt: skip
 
     def expected(self, fake: Any) -> dict[Any, Any]:
-        return ad_facts(fake.data, lambda i: ("ad", str(meta.AD_BASE + i)))
+        return ad_facts(fake.data, lambda i: ("ad", str(self.ad_base + i)))
 
 
 class GoogleSource(Source):
@@ -134,18 +143,6 @@ class GoogleSource(Source):
         )
         pmax = ad_facts(fake.pmax, lambda p: ("campaign", str(google_ads.PMAX_BASE + p)))
         return {**ads, **pmax}
-
-
-class TikTokSource(Source):
-    def connect(self, shell: Shell, fake: Any, workspace: int) -> int:
-        shell.setenv(METRICX_TIKTOK_URL=fake.url + "/open_api/v1.3")
-        return shell.add_connection(
-            "tiktok", "--workspace", str(workspace), "--account", "7000000000001",
-            "--token", "-", stdin="tiktok-token\n",
-        )  # fmt: skip
-
-    def expected(self, fake: Any) -> dict[Any, Any]:
-        return ad_facts(fake.data, lambda i: ("ad", str(tiktok.AD_BASE + i)))
 
 
 @dataclass
@@ -238,29 +235,24 @@ class ShopifySource(Source):
 
 
 SOURCES = [
-    MetaSource("meta", "EUR", "Europe/Berlin", (20, 9, 1), AD_METRICS, "fake_meta", {"ads": 1000}),
+    TokenAdSource(
+        "meta", "EUR", "Europe/Berlin", (20, 9, 1), AD_METRICS, "fake_meta", {"ads": 1000},
+        url_env="METRICX_META_GRAPH_URL", url_path="/v25.0", account="act_1234567890",
+        token="meta-token", ad_base=meta.AD_BASE,
+    ),
     GoogleSource(
-        "google",
-        "USD",
-        "America/New_York",
-        (12, 5, 1),
-        AD_METRICS,
-        "fake_google_ads",
+        "google", "USD", "America/New_York", (12, 5, 1), AD_METRICS, "fake_google_ads",
         {"ads": 150},
     ),
-    TikTokSource(
-        "tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS, "fake_tiktok", {"ads": 150}
+    TokenAdSource(
+        "tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS, "fake_tiktok", {"ads": 150},
+        url_env="METRICX_TIKTOK_URL", url_path="/open_api/v1.3", account="7000000000001",
+        token="tiktok-token", ad_base=tiktok.AD_BASE,
     ),
     ShopifySource(
-        "shopify",
-        "USD",
-        "America/Los_Angeles",
-        (25, 10, 1),
-        ORDER_METRICS,
-        "fake_shopify",
-        {"orders": 600},
-        table="shopify_orders",
+        "shopify", "USD", "America/Los_Angeles", (25, 10, 1), ORDER_METRICS, "fake_shopify",
+        {"orders": 600}, table="shopify_orders",
     ),
     CsvSource("csv", "EUR", "Europe/Paris", (60, 30, 2), AD_METRICS, size={"ads": 150}),
-]
+]  # fmt: skip
 BY_NAME = {s.name: s for s in SOURCES}
