@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -184,10 +183,3 @@ def changed(before: dict[Any, Any], after: dict[Any, Any], part: int = 0) -> set
 def values(stored: dict[Any, tuple[Any, Any]]) -> dict[Any, Any]:
     """The stored rows without their timestamps."""
     return {k: v for k, (v, _) in stored.items()}
-
-
-def connection_id_from(output: str) -> int:
-    """The id in "created connection N (...)"."""
-    match = re.search(r"connection (\d+)", output)
-    assert match, output
-    return int(match.group(1))
