@@ -242,17 +242,17 @@ SOURCES = [
     ),
     GoogleSource(
         "google", "USD", "America/New_York", (12, 5, 1), AD_METRICS, "fake_google_ads",
-        {"ads": 150},
+        {"ads": 100},
     ),
     TokenAdSource(
-        "tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS, "fake_tiktok", {"ads": 150},
+        "tiktok", "GBP", "Europe/London", (2, 1, 0), AD_METRICS, "fake_tiktok", {"ads": 100},
         url_env="METRICX_TIKTOK_URL", url_path="/open_api/v1.3", account="7000000000001",
         token="tiktok-token", ad_base=tiktok.AD_BASE,
     ),
     ShopifySource(
         "shopify", "USD", "America/Los_Angeles", (25, 10, 1), ORDER_METRICS, "fake_shopify",
-        {"orders": 600}, table="shopify_orders",
+        {"orders": 360}, table="shopify_orders",
     ),
-    CsvSource("csv", "EUR", "Europe/Paris", (60, 30, 2), AD_METRICS, size={"ads": 150}),
+    CsvSource("csv", "EUR", "Europe/Paris", (60, 30, 2), AD_METRICS, size={"ads": 100}),
 ]  # fmt: skip
 BY_NAME = {s.name: s for s in SOURCES}
