@@ -8,6 +8,7 @@ from datetime import date
 from metricx.connectors._http import RetryPolicy
 from metricx.connectors.google_ads import GoogleAdsConnector
 from metricx.connectors.meta import MetaConnector
+from metricx.connectors.shopify import ShopifyConnector
 from metricx.connectors.tiktok import TikTokConnector
 
 END = date(2026, 3, 31)
@@ -65,3 +66,19 @@ async def test_tiktok_backoff_spaces_calls(fake_tiktok, fake_settings, provider_
     await conn.account()
     spacing = gaps(fake, "advertiser")
     assert len(spacing) == 2 and spacing[0] >= 0.09 and spacing[1] >= 0.19
+
+
+async def test_shopify_throttle_spaces_calls(fake_shopify, fake_settings, provider_http):
+    fake = fake_shopify(orders=3, days=2, end=END)
+    # THROTTLED with an empty bucket refilling at 5 points/s: the 1-point shop query must
+    # wait (1 - 0) / 5 = 0.2 s before each retry.
+    fake.available = 0.0
+    fake.restore_rate = 5.0
+    fake.throttled = 2
+    conn = ShopifyConnector(
+        provider_http, fake_settings(shopify=fake), "fake-shop.myshopify.com", "shpat_fake"
+    )
+    info = await conn.account()
+    assert info.currency == "USD"
+    spacing = gaps(fake, "shop")
+    assert len(spacing) == 2 and min(spacing) >= 0.19, spacing

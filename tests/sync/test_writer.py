@@ -165,3 +165,35 @@ async def test_order_rollups_follow_every_order_write(db: Database) -> None:
         await delete_connection(s, owner, shop_id)
     stored, want = await _order_rollups(db, ws_id)
     assert stored == want == []
+
+
+async def test_rereading_unchanged_facts_leaves_them_untouched(db: Database) -> None:
+    """Only rows whose measures moved are rewritten: updated_at marks real changes."""
+    ws_id, conn_id = await _setup(db)
+    day = date(2026, 1, 1)
+    async with db.transaction() as s:
+        ids = await upsert_entities(
+            s, workspace_id=ws_id, connection_id=conn_id, provider="meta", rows=TREE
+        )
+
+    async def write(spend_a2: int, leads: float | None = None) -> dict[int, datetime]:
+        rows = [
+            FactRow(ids[("ad", "a1")], day, spend_micros=1_000_000, clicks=3, leads=leads),
+            FactRow(ids[("ad", "a2")], day, spend_micros=spend_a2, clicks=3),
+        ]
+        async with db.transaction() as s:
+            await upsert_facts(
+                s, workspace_id=ws_id, connection_id=conn_id, provider="meta", rows=rows
+            )
+        async with db.transaction() as s:
+            stamps = await s.execute(select(MetricFact.entity_id, MetricFact.updated_at))
+            return dict(stamps.all())
+
+    first = await write(2_000_000)
+    second = await write(2_500_000)  # a2 restated, a1 read again unchanged
+    assert second[ids[("ad", "a1")]] == first[ids[("ad", "a1")]]
+    assert second[ids[("ad", "a2")]] > first[ids[("ad", "a2")]]
+    third = await write(2_500_000, leads=1.0)  # NULL → 1.0 is a change too
+    assert third[ids[("ad", "a1")]] > second[ids[("ad", "a1")]]
+    async with db.transaction() as s:
+        assert await s.scalar(select(func.sum(DailyRollup.spend_micros))) == 3_500_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -174,6 +174,7 @@ async def test_status_reports_connections_freshness_and_attribution(client, db) 
             external_account_id="act_1",
             name="Meta",
             last_success_at=success,
+            next_sync_at=success + timedelta(minutes=15),
         )
         shop = Connection(
             workspace_id=tenant.workspace_id,
@@ -190,6 +191,7 @@ async def test_status_reports_connections_freshness_and_attribution(client, db) 
                     connection_id=meta.id,
                     kind="sync",
                     status="failed",
+                    counters={"chunks": 1, "retry": True},
                     created_at=datetime(2026, 11, 26, tzinfo=UTC),
                 ),
                 SyncRun(
@@ -198,6 +200,7 @@ async def test_status_reports_connections_freshness_and_attribution(client, db) 
                     kind="sync",
                     status="succeeded",
                     rows_written=42,
+                    counters={"chunks": 13, "facts_written": 42},
                     created_at=success,
                 ),
                 DailyRollup(
@@ -220,6 +223,10 @@ async def test_status_reports_connections_freshness_and_attribution(client, db) 
     assert by_provider["meta"]["last_run"]["status"] == "succeeded"
     assert by_provider["meta"]["last_run"]["rows_written"] == 42
     assert by_provider["shopify"]["last_run"] is None
+    # The next scheduled sync and the latest run's counters (not an older run's).
+    assert by_provider["meta"]["next_sync_at"].startswith("2026-11-27T10:15")
+    assert by_provider["meta"]["last_run"]["counters"] == {"chunks": 13, "facts_written": 42}
+    assert by_provider["shopify"]["next_sync_at"] is None
     assert status["freshness"]["latest_event_date"] == "2026-11-26"
     assert status["freshness"]["last_success_at"].startswith("2026-11-27T10:00")
 

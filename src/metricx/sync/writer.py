@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -299,9 +299,13 @@ async def upsert_facts(
             for r in chunk
         ]
         stmt = _insert_many(session, MetricFact)
+        table = MetricFact.__table__
         stmt = stmt.on_conflict_do_update(
             index_elements=["entity_id", "event_date"],
             set_={c: stmt.excluded[c] for c in (*FACT_MEASURES, "updated_at")},
+            # A re-read day whose numbers did not move is left alone (updated_at included),
+            # so a restatement window rewrites only the rows the provider changed.
+            where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in FACT_MEASURES)),
         )
         await session.execute(stmt, values)
     dates = {r.event_date for r in rows}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ class LastRun(BaseModel):
     finished_at: datetime | None
     rows_written: int
     error: str | None
+    counters: dict[str, Any] = Field(default_factory=dict)
 
 
 class ConnectionStatus(BaseModel):
@@ -35,6 +37,7 @@ class ConnectionStatus(BaseModel):
     last_sync_finished_at: datetime | None
     last_success_at: datetime | None
     last_error: str | None
+    next_sync_at: datetime | None
     last_run: LastRun | None
 
 
@@ -118,6 +121,7 @@ def _connection_status(conn: Connection, run: SyncRun | None) -> ConnectionStatu
             finished_at=run.finished_at,
             rows_written=run.rows_written or 0,
             error=run.error,
+            counters=dict(run.counters or {}),
         )
     return ConnectionStatus(
         id=conn.id,
@@ -128,5 +132,6 @@ def _connection_status(conn: Connection, run: SyncRun | None) -> ConnectionStatu
         last_sync_finished_at=conn.last_sync_finished_at,
         last_success_at=conn.last_success_at,
         last_error=conn.last_error,
+        next_sync_at=conn.next_sync_at,
         last_run=last_run,
     )
