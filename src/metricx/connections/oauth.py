@@ -330,9 +330,8 @@ async def connect_accounts(
             + ", ".join(unknown[:5]),
             fields=["account_ids"],
         )
-    app = providers.app_for(settings, opened.provider)
     credentials = CredentialsIn.model_validate(
-        providers.connection_credentials(opened.provider, app, opened.secrets)
+        providers.connection_credentials(settings, opened.provider, opened.secrets)
     )
     created: list[Connection] = []
     for account_id in dict.fromkeys(picked):

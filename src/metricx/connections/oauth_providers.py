@@ -259,9 +259,13 @@ def _check_shopify_scopes(requested: str, granted: str) -> None:
         raise Conflict(f"Shopify granted fewer permissions than needed: {', '.join(missing)}.")
 
 
-def connection_credentials(provider: str, app: OAuthApp, secrets: dict[str, str]) -> dict[str, str]:
+def connection_credentials(
+    settings: Settings, provider: str, secrets: dict[str, str]
+) -> dict[str, str]:
     """The credentials a connection keeps (what token-based connect would be given)."""
     if provider == "google":
+        # Google's refresh needs the app's client too; the others' tokens stand alone.
+        app = app_for(settings, provider)
         return {
             "refresh_token": secrets["refresh_token"],
             "client_id": app.client_id,
