@@ -132,7 +132,7 @@ async def test_meta_flow_start_callback_picker_connect(db: Database, app_factory
         r = await flow.request("GET", callback)
         assert r.status_code == 303, r.text
         target = urlsplit(r.headers["location"])
-        assert target.path == f"/w/{flow.ws}/settings"
+        assert target.path == f"/w/{flow.ws}/settings" and target.fragment == "connections"
         grant = parse_qs(target.query)["oauth"][0]
         assert meta.calls["oauth_token"] == 2  # the code, then the long-lived exchange
 
@@ -272,7 +272,7 @@ async def test_shopify_flow_verifies_hmac_and_shop(db: Database, app_factory, fa
                 "connected": False,
             }
         ]
-        r = await flow.connect(grant, "fake-shop.myshopify.com")
+        r = await flow.connect(grant, "Fake-Shop.myshopify.com")
         assert r.status_code == 201, r.text
         (out,) = r.json()
         assert out["shop_domain"] == "fake-shop.myshopify.com"
@@ -360,6 +360,11 @@ async def test_state_tampered_expired_wrong_user_or_provider(
             headers=JSON,
         )
         assert r.status_code == 400 and "access_denied" in r.json()["detail"]
+        # A browser that cancelled goes back to the settings page, which says so.
+        denied = urlencode({"state": params["state"], "error": "access_denied"})
+        r = await flow.request("GET", f"{path}?{denied}")
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/w/{flow.ws}/settings?oauth_error=denied#connections"
         r = await call(params["state"])
         assert r.status_code == 200, r.text
 

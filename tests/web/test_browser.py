@@ -281,6 +281,9 @@ def test_settings_oauth_picker_connects_the_picked_accounts(page, live) -> None:
     page.wait_for_selector("text=Connected 1 account; the first sync is queued.")
     assert "oauth_connect:True:GRANT-1:act_1" in live.calls
     assert page.is_visible("#connections button:has-text('Connect Meta')")
+    page.goto(f"{dash(live)}/settings?oauth_error=denied#connections")
+    page.wait_for_selector("text=Connecting was cancelled at the provider")
+    assert "oauth_error" not in page.url
 
 
 def test_ask_streams_the_answer_with_visual_and_query(page, live) -> None:

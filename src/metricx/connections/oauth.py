@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import httpx
 import orjson
+import structlog
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,11 +42,20 @@ from metricx.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from metricx.models import Connection
 from metricx.tenancy import AuthContext
 
+log = structlog.get_logger("metricx.oauth")
 Clock = Callable[[], float]
 STATE_TTL_SECONDS = 600
 GRANT_TTL_SECONDS = 900
 GRANT_KIND = "metricx-oauth-grant-v1"
 _STATE_LABEL = b"metricx-oauth-state-v1|"
+
+
+class OAuthDenied(BadRequest):
+    """The user declined at the provider; nothing was granted."""
+
+    def __init__(self, detail: str, *, workspace_id: int) -> None:
+        super().__init__(detail)
+        self.workspace_id = workspace_id
 
 
 @dataclass(frozen=True)
@@ -242,7 +252,9 @@ async def complete(
     )
     if query.get("error"):
         reason = (query.get("error_description") or query["error"])[:200]
-        raise BadRequest(f"{LABELS[provider]} did not grant access: {reason}.")
+        raise OAuthDenied(
+            f"{LABELS[provider]} did not grant access: {reason}.", workspace_id=claims.workspace_id
+        )
     code = query.get("code", "")
     if not code or len(code) > 4096:
         raise ValidationFailed("The callback carries no authorization code.", fields=["code"])
@@ -270,7 +282,17 @@ async def complete(
         accounts=accounts,
         now=now,
     )
+    log.info("oauth.authorised", provider=provider, workspace_id=claims.workspace_id)
     return claims.workspace_id, grant
+
+
+def _account_id(provider: str, value: str) -> str:
+    # Accept the forms people paste: 123 or act_123, 123-456-7890, Brand.myshopify.com.
+    if provider == "meta":
+        return value if value.startswith("act_") else f"act_{value}"
+    if provider == "google":
+        return value.replace("-", "")
+    return value.lower()
 
 
 async def _visible(http: httpx.AsyncClient, settings: Settings, grant: Grant) -> list[Account]:
@@ -317,12 +339,7 @@ async def connect_accounts(
     ctx.require("admin")
     opened = open_grant(settings, ctx, body.grant, now=now)
     visible = {a.id: a for a in await _visible(http, settings, opened)}
-    if opened.provider == "meta":
-        picked = [i if i.startswith("act_") else f"act_{i}" for i in body.account_ids]
-    else:
-        picked = [
-            i.replace("-", "") if opened.provider == "google" else i for i in body.account_ids
-        ]
+    picked = [_account_id(opened.provider, i) for i in body.account_ids]
     unknown = [i for i in picked if i not in visible]
     if unknown:
         raise ValidationFailed(
@@ -348,4 +365,10 @@ async def connect_accounts(
             ),
         )
         created.append(conn)
+    log.info(
+        "oauth.connected",
+        provider=opened.provider,
+        workspace_id=ctx.workspace_id,
+        connections=[c.id for c in created],
+    )
     return created

@@ -82,20 +82,31 @@ async def oauth_callback(
     clock: ClockDep,
 ) -> Response:
     """Where the provider sends the browser back: exchange the code, then pick accounts."""
-    workspace_id, grant = await oauth.complete(
-        http,
-        settings,
-        user.id,
-        provider,
-        list(request.query_params.multi_items()),
-        _redirect_uri(request, settings, provider),
-        now=clock,
-    )
-    if "application/json" in request.headers.get("accept", ""):
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        workspace_id, grant = await oauth.complete(
+            http,
+            settings,
+            user.id,
+            provider,
+            list(request.query_params.multi_items()),
+            _redirect_uri(request, settings, provider),
+            now=clock,
+        )
+    except oauth.OAuthDenied as exc:
+        if wants_json:
+            raise
+        # Cancelling at the provider is ordinary: back to the page, which says so.
+        return _to_settings(exc.workspace_id, oauth_error="denied")
+    if wants_json:
         out = OAuthGrantOut(workspace_id=workspace_id, provider=provider, grant=grant)
         return JSONResponse(out.model_dump())
+    return _to_settings(workspace_id, oauth=grant)
+
+
+def _to_settings(workspace_id: int, **query: str) -> RedirectResponse:
     return RedirectResponse(
-        f"/w/{workspace_id}/settings?{urlencode({'oauth': grant})}",
+        f"/w/{workspace_id}/settings?{urlencode(query)}#connections",
         status_code=status.HTTP_303_SEE_OTHER,
     )
 

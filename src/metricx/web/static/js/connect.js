@@ -26,11 +26,17 @@
 
   var params = new URLSearchParams(location.search);
   var grant = params.get("oauth");
-  if (!grant) return;
+  var denied = params.get("oauth_error");
+  if (!grant && !denied) return;
   // The grant stays in memory only: out of the address bar, history and reloads.
   params.delete("oauth");
+  params.delete("oauth_error");
   var rest = params.toString();
   history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  if (!grant) {
+    status.textContent = "Connecting was cancelled at the provider; nothing was connected.";
+    return;
+  }
   mx.replace(picker, [el("p", { class: "loading", text: "Loading the accounts you can connect…" })]);
 
   function fail(result, fallback) {
