@@ -70,6 +70,20 @@ class Settings(BaseSettings):
     shopify_api_version: str = "2025-10"
     shopify_app_secret: SecretStr | None = None
 
+    # OAuth connect flows: the provider apps an operator registers (unset = flow disabled).
+    # The externally visible base URL for OAuth redirect URIs; the request's own when unset.
+    public_url: str | None = None
+    meta_app_id: str | None = None
+    meta_app_secret: SecretStr | None = None
+    meta_oauth_dialog_url: str = "https://www.facebook.com/v25.0/dialog/oauth"
+    meta_oauth_scopes: str = "ads_read"
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_developer_token: SecretStr | None = None
+    google_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    shopify_app_key: str | None = None
+    shopify_oauth_scopes: str = "read_orders,read_products"
+
     anthropic_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("METRICX_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),

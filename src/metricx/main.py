@@ -162,6 +162,7 @@ def _include_routers(app: FastAPI) -> None:
     from metricx import observability, web
     from metricx.attribution import api as attribution_api
     from metricx.auth import router as auth_router
+    from metricx.connections import oauth_router
     from metricx.connections import router as connections_router
     from metricx.dashboard import router as dashboard_router
     from metricx.insights import endpoints as insights_endpoints
@@ -177,6 +178,8 @@ def _include_routers(app: FastAPI) -> None:
     _wire_insights(app)
     attribution_api.install(app)
     app.include_router(connections_router.router)
+    app.include_router(oauth_router.router)
+    app.include_router(oauth_router.callback_router)
     jobs_lifecycle.install(app)
     # Pages last: their catch-all 404 page must not shadow the API.
     web.install(app)

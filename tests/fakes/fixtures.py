@@ -45,9 +45,11 @@ def settings_for(
     values: dict[str, Any] = {"env": "test", "http_timeout_seconds": 5.0}
     if meta is not None:
         values["meta_graph_url"] = meta.url + "/v25.0"
+        values["meta_oauth_dialog_url"] = meta.url + "/v25.0/dialog/oauth"
     if google is not None:
         values["google_ads_url"] = google.url + "/v22"
         values["google_oauth_url"] = google.url + "/token"
+        values["google_oauth_authorize_url"] = google.url + "/o/oauth2/v2/auth"
     if tiktok is not None:
         values["tiktok_url"] = tiktok.url + "/open_api/v1.3"
     if shopify is not None:

@@ -14,10 +14,11 @@ import secrets
 import time
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from tests.fakes._data import AdDataset
@@ -60,6 +61,7 @@ class FakeGoogleAds(FakeBase):
         token_ttl: int = 3599,
         batch_size: int = 10_000,
         end: date | None = None,
+        other_customers: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.data = AdDataset(ads, days, seed, end)
@@ -79,9 +81,21 @@ class FakeGoogleAds(FakeBase):
         self.midstream_error = False  # 200, first batch, then an error element
         self.tokens: dict[str, float] = {}
         self.queries: list[str] = []
+        # OAuth: issued codes (code -> redirect_uri); other accessible customers cannot be
+        # queried directly (PERMISSION_DENIED), like client accounts seen through a manager.
+        self.codes: dict[str, str] = {}
+        self.used_codes: set[str] = set()
+        self.other_customers = other_customers
+        self.omit_refresh_token = False
         self.app = Starlette(
             routes=[
                 Route("/token", self.token, methods=["POST"]),
+                Route("/o/oauth2/v2/auth", self.authorize, methods=["GET"]),
+                Route(
+                    "/{version}/customers:listAccessibleCustomers",
+                    self.list_accessible,
+                    methods=["GET"],
+                ),
                 Route(
                     "/{version}/customers/{cid}/googleAds:searchStream",
                     self.search_stream,
@@ -112,17 +126,59 @@ class FakeGoogleAds(FakeBase):
         a, b = self.data.expected(start, end), self.pmax.expected(start, end)
         return {k: a[k] + b[k] for k in a}
 
+    def app_settings(self) -> dict[str, str]:
+        """Settings overrides that point the OAuth flow and syncs at this fake."""
+        return {
+            "google_ads_url": self.url + "/v22",
+            "google_oauth_url": self.url + "/token",
+            "google_oauth_authorize_url": self.url + "/o/oauth2/v2/auth",
+            "google_client_id": self.client_id,
+            "google_client_secret": self.client_secret,
+            "google_developer_token": self.developer_token,
+        }
+
     # routes ------------------------------------------------------------------
+
+    async def authorize(self, request: Request) -> JSONResponse | RedirectResponse:
+        """The consent screen, as if the user allowed: back to redirect_uri with a code."""
+        self.record("authorize")
+        q = request.query_params
+        if q.get("client_id") != self.client_id:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if q.get("response_type") != "code" or "auth/adwords" not in q.get("scope", ""):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        code = "4/0A" + secrets.token_urlsafe(12)
+        self.codes[code] = q["redirect_uri"]
+        query = urlencode({"state": q.get("state", ""), "code": code, "scope": q["scope"]})
+        return RedirectResponse(f"{q['redirect_uri']}?{query}", status_code=302)
+
+    async def list_accessible(self, request: Request) -> JSONResponse:
+        """customers:listAccessibleCustomers: resource names the token's user can reach."""
+        self.record("list_accessible")
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.tokens.get(token, 0) < time.time():
+            return _error(401, "UNAUTHENTICATED", "Request had invalid authentication.")
+        if request.headers.get("developer-token") != self.developer_token:
+            return _error(
+                401,
+                "UNAUTHENTICATED",
+                "developer token invalid",
+                [{"errorCode": {"authenticationError": "DEVELOPER_TOKEN_INVALID"}}],
+            )
+        ids = [self.customer_id, *self.other_customers]
+        return JSONResponse({"resourceNames": [f"customers/{c}" for c in ids]})
 
     async def token(self, request: Request) -> JSONResponse:
         self.record("token")
         form = await request.form()
         if (
-            form.get("grant_type") != "refresh_token"
+            form.get("grant_type") not in ("refresh_token", "authorization_code")
             or form.get("client_id") != self.client_id
             or form.get("client_secret") != self.client_secret
         ):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange_code(str(form.get("code")), str(form.get("redirect_uri")))
         if form.get("refresh_token") != self.refresh_token or self.refresh_revoked:
             return JSONResponse(
                 {
@@ -140,6 +196,27 @@ class FakeGoogleAds(FakeBase):
                 "scope": "https://www.googleapis.com/auth/adwords",
             }
         )
+
+    def _exchange_code(self, code: str, redirect_uri: str) -> JSONResponse:
+        if code not in self.codes or code in self.used_codes:
+            return JSONResponse(
+                {"error": "invalid_grant", "error_description": "Bad Request"}, status_code=400
+            )
+        if self.codes[code] != redirect_uri:
+            return JSONResponse(
+                {"error": "redirect_uri_mismatch", "error_description": "Bad Request"},
+                status_code=400,
+            )
+        self.used_codes.add(code)
+        body: dict[str, Any] = {
+            "access_token": self.issue_token(),
+            "expires_in": self.token_ttl,
+            "scope": "https://www.googleapis.com/auth/adwords",
+            "token_type": "Bearer",
+        }
+        if not self.omit_refresh_token:
+            body["refresh_token"] = self.refresh_token
+        return JSONResponse(body)
 
     async def search_stream(self, request: Request) -> JSONResponse:
         query = (await request.json())["query"]

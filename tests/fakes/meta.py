@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.fakes._data import AdDataset, money
@@ -49,6 +51,9 @@ class FakeMeta(FakeBase):
         token: str = "meta-token",
         end: date | None = None,
         max_page: int = 500,
+        app_id: str = "meta-app-id",
+        app_secret: str = "meta-app-secret",
+        other_accounts: int = 0,
     ) -> None:
         super().__init__()
         self.data = AdDataset(ads, days, seed, end)
@@ -63,8 +68,19 @@ class FakeMeta(FakeBase):
         self.fail_reports = False
         self.reduce_data = 0  # answer the next N synchronous insights calls with error 1
         self.runs: dict[str, dict[str, Any]] = {}
+        # OAuth: the app, issued codes (code -> redirect_uri), short-lived tokens, and the
+        # ad accounts /me/adaccounts lists besides the synced one.
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.codes: dict[str, str] = {}
+        self.used_codes: set[str] = set()
+        self.short_tokens: set[str] = set()
+        self.other_accounts = other_accounts
         self.app = Starlette(
             routes=[
+                Route("/{version}/dialog/oauth", self.dialog, methods=["GET"]),
+                Route("/{version}/oauth/access_token", self.access_token, methods=["GET"]),
+                Route("/{version}/me/adaccounts", self.adaccounts, methods=["GET"]),
                 Route("/{version}/{node}", self.node, methods=["GET"]),
                 Route("/{version}/{node}/{edge}", self.edge, methods=["GET", "POST"]),
             ]
@@ -79,6 +95,15 @@ class FakeMeta(FakeBase):
     def expected(self, start: date, end: date) -> dict[str, float]:
         """Totals the client should load for [start, end]."""
         return self.data.expected(start, end)
+
+    def app_settings(self) -> dict[str, str]:
+        """Settings overrides that point the OAuth flow and syncs at this fake."""
+        return {
+            "meta_graph_url": self.url + "/v25.0",
+            "meta_oauth_dialog_url": self.url + "/v25.0/dialog/oauth",
+            "meta_app_id": self.app_id,
+            "meta_app_secret": self.app_secret,
+        }
 
     # wire --------------------------------------------------------------------
 
@@ -165,6 +190,67 @@ class FakeMeta(FakeBase):
                 f"https://graph.facebook.com/v25.0{request.url.path}?after={_cursor(stop)}"
             )
         return self._ok({"data": data, "paging": paging})
+
+    # oauth -------------------------------------------------------------------
+
+    async def dialog(self, request: Request) -> Response:
+        """The login dialog, as if the user approved: back to redirect_uri with a code."""
+        self.record("dialog")
+        q = request.query_params
+        if q.get("client_id") != self.app_id or q.get("response_type", "code") != "code":
+            return self._error(400, 100, "Invalid App ID")
+        code = "AQD" + secrets.token_urlsafe(12)
+        self.codes[code] = q["redirect_uri"]
+        sep = "&" if "?" in q["redirect_uri"] else "?"
+        query = urlencode({"code": code, "state": q.get("state", "")})
+        return RedirectResponse(f"{q['redirect_uri']}{sep}{query}#_=_", status_code=302)
+
+    async def access_token(self, request: Request) -> JSONResponse:
+        """Code -> short-lived token; fb_exchange_token -> the long-lived (synced) token."""
+        self.record("oauth_token")
+        q = request.query_params
+        if q.get("client_id") != self.app_id or q.get("client_secret") != self.app_secret:
+            return self._error(400, 1, "Error validating client secret.")
+        if q.get("grant_type") == "fb_exchange_token":
+            if q.get("fb_exchange_token") not in self.short_tokens:
+                return self._error(400, 190, "Invalid OAuth access token.")
+            return JSONResponse(
+                {"access_token": self.token, "token_type": "bearer", "expires_in": 5_183_944}
+            )
+        code = q.get("code", "")
+        if code in self.used_codes:
+            return self._error(400, 100, "This authorization code has been used.", 36009)
+        if code not in self.codes:
+            return self._error(400, 100, "Invalid verification code format.", 36008)
+        if self.codes[code] != q.get("redirect_uri"):
+            return self._error(
+                400,
+                100,
+                "Error validating verification code. Please make sure your redirect_uri is "
+                "identical to the one you used in the OAuth dialog request",
+                36008,
+            )
+        self.used_codes.add(code)
+        short = "EAAshort" + secrets.token_urlsafe(12)
+        self.short_tokens.add(short)
+        return JSONResponse({"access_token": short, "token_type": "bearer", "expires_in": 5_400})
+
+    async def adaccounts(self, request: Request) -> JSONResponse:
+        """The user's ad accounts: the synced one first, then `other_accounts` more."""
+        if denied := await self._guard(request, "adaccounts"):
+            return denied
+
+        def account(i: int) -> dict[str, Any]:
+            number = self.account_id if i == 0 else str(9_000_000_000 + i)
+            return {
+                "account_id": number,
+                "name": "Fake Meta Account" if i == 0 else f"Other account {i}",
+                "currency": self.currency,
+                "timezone_name": self.timezone,
+                "id": f"act_{number}",
+            }
+
+        return self._page(request, 1 + self.other_accounts, account)
 
     # routes ------------------------------------------------------------------
 

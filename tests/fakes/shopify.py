@@ -7,15 +7,21 @@ THROTTLED and MAX_COST_EXCEEDED errors, gids for ids, MoneyBags with shopMoney.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
+import secrets
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.fakes._server import FakeBase
@@ -40,6 +46,8 @@ class FakeShopify(ShopData, FakeBase):
         token: str = "shpat_fake",
         end: date | None = None,
         version: str = "2025-10",
+        app_key: str = "shopify-app-key",
+        app_secret: str = "shopify-app-secret",
     ) -> None:
         super().__init__()
         self.count = orders
@@ -59,12 +67,74 @@ class FakeShopify(ShopData, FakeBase):
         self.bulk_busy = False  # another bulk query of this app is running
         self.bulk: dict[str, dict[str, Any]] = {}
         self.changes: dict[int, dict[str, Any]] = {}
+        # OAuth: the app, issued codes, and the scopes granted (None: what was requested).
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.codes: dict[str, str] = {}
+        self.granted_scope: str | None = None
         self.app = Starlette(
             routes=[
+                Route("/admin/oauth/authorize", self.authorize, methods=["GET"]),
+                Route("/admin/oauth/access_token", self.access_token, methods=["POST"]),
                 Route(f"/admin/api/{version}/graphql.json", self.graphql, methods=["POST"]),
                 Route("/bulk/{op}.jsonl", self.download, methods=["GET"]),
             ]
         )
+
+    def app_settings(self) -> dict[str, str]:
+        """Settings overrides that point the OAuth flow and syncs at this fake."""
+        return {
+            "shopify_base_url_override": self.url,
+            "shopify_app_key": self.app_key,
+            "shopify_app_secret": self.app_secret,
+        }
+
+    def sign(self, params: dict[str, str]) -> str:
+        """Shopify's redirect hmac: hex HMAC-SHA256 of the sorted `k=v` pairs."""
+        message = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        return hmac.new(self.app_secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+    # oauth ----------------------------------------------------------------------
+
+    async def authorize(self, request: Request) -> Response:
+        """The install screen, as if the merchant approved: a signed redirect with a code."""
+        self.record("authorize")
+        q = request.query_params
+        if q.get("client_id") != self.app_key:
+            return Response("Oauth error invalid_request: The client_id is invalid", 400)
+        code = secrets.token_hex(16)
+        self.codes[code] = q.get("scope", "")
+        host = base64.b64encode(f"admin.shopify.com/store/{self.domain.split('.')[0]}".encode())
+        params = {
+            "code": code,
+            "host": host.decode().rstrip("="),
+            "shop": self.domain,
+            "state": q.get("state", ""),
+            "timestamp": str(int(time.time())),
+        }
+        query = urlencode({**params, "hmac": self.sign(params)})
+        return RedirectResponse(f"{q['redirect_uri']}?{query}", status_code=302)
+
+    async def access_token(self, request: Request) -> JSONResponse:
+        """Code -> an offline access token (the one the GraphQL API accepts)."""
+        self.record("oauth_token")
+        body = await request.json()
+        if body.get("client_id") != self.app_key or body.get("client_secret") != self.app_secret:
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+                status_code=400,
+            )
+        if body.get("code") not in self.codes:
+            return JSONResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "The authorization code was not found or was already used",
+                },
+                status_code=400,
+            )
+        scope = self.codes.pop(body["code"])
+        granted = scope if self.granted_scope is None else self.granted_scope
+        return JSONResponse({"access_token": self.token, "scope": granted})
 
     # wire -----------------------------------------------------------------------
 

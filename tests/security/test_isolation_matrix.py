@@ -21,8 +21,9 @@ Adding your route
 Add one line to `MATRIX`: `("METHOD", "/api/workspaces/{workspace_id}/..."): Case(...)`.
 
 - `params`: the other path parameters, mapped to a key of `World.ids`, e.g.
-  `{"user_id": "member_id"}`. Ids in the world: workspace_id, other_workspace_id, owner_id,
-  admin_id, viewer_id, member_id, invite_id, connection_id, entity_id (+ whatever you seed).
+  `{"user_id": "member_id"}`, or `lambda w: ...` for a literal (`lambda w: "meta"`).
+  Ids in the world: workspace_id, other_workspace_id, owner_id, admin_id, viewer_id,
+  member_id, invite_id, connection_id, entity_id (+ whatever you seed).
 - `body` / `query`: a JSON body and query parameters, literal or `lambda w: {...}` of the
   `World` (use `w.ids[...]`). Give values that succeed for the owner.
 - `min_role`: the least role allowed; defaults to viewer for GET and admin for writes.
@@ -50,6 +51,8 @@ from metricx.auth.csrf import CSRF_COOKIE, CSRF_HEADER, csrf_token_for
 from metricx.auth.passwords import hash_password
 from metricx.auth.service import start_session
 from metricx.config import Settings
+from metricx.connections.oauth import issue_grant
+from metricx.connections.oauth_providers import Account
 from metricx.main import create_app
 from metricx.models import (
     Connection,
@@ -75,7 +78,7 @@ CALL_TIMEOUT_SECONDS = 20
 class Case:
     """How to call one workspace-scoped route (see the module docstring)."""
 
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str | Callable[[World], Any]] = field(default_factory=dict)
     body: Any = None
     query: Any = None
     min_role: Role | None = None
@@ -162,12 +165,37 @@ MATRIX: dict[tuple[str, str], Case] = {
         params={"connection_id": "csv_connection_id"},
         files={"file": ("ads.csv", CSV_FILE.encode(), "text/csv")},
     ),
+    # OAuth connect: no provider app is configured in tests, so starting is the typed 409
+    # (after tenancy and the admin check); the picker takes a grant minted for the owner.
+    ("POST", W + "/connections/oauth/{provider}/start"): Case(
+        params={"provider": lambda w: "shopify"},
+        body={"shop_domain": "tgt-shop.myshopify.com"},
+        owner_status=409,
+    ),
+    ("GET", W + "/connections/oauth/accounts"): Case(
+        min_role="admin", query=lambda w: {"grant": owner_grant(w)}
+    ),
+    ("POST", W + "/connections/oauth/accounts"): Case(
+        body=lambda w: {"grant": owner_grant(w), "account_ids": ["tgt-shop.myshopify.com"]}
+    ),
     # web pages (cookie sessions)
     ("GET", "/w/{workspace_id}"): Case(auth="cookie"),
     ("GET", "/w/{workspace_id}/campaigns"): Case(auth="cookie"),
     ("GET", "/w/{workspace_id}/ask"): Case(auth="cookie"),
     ("GET", "/w/{workspace_id}/settings"): Case(auth="cookie"),
 }
+
+
+def owner_grant(world: World) -> str:
+    """A Shopify OAuth grant of the target's owner (no provider call is needed to use it)."""
+    return issue_grant(
+        Settings(env="test", database_url="sqlite+aiosqlite:///:memory:"),
+        workspace_id=world.ids["workspace_id"],
+        user_id=world.ids["owner_id"],
+        provider="shopify",
+        tokens={"access_token": "shpat_matrix"},
+        accounts=[Account(id="tgt-shop.myshopify.com", name="Shop")],
+    )
 
 
 # --- the world ----------------------------------------------------------------------
@@ -358,6 +386,12 @@ def _resolve(value: Any, world: World) -> Any:
     return value(world) if callable(value) else value
 
 
+def _path_values(case: Case, world: World) -> dict[str, Any]:
+    return {
+        name: key(world) if callable(key) else world.ids[key] for name, key in case.params.items()
+    }
+
+
 async def call(
     client: httpx.AsyncClient,
     app,  # type: ignore[no-untyped-def]
@@ -369,7 +403,7 @@ async def call(
     workspace_id: int | None = None,
 ) -> httpx.Response:
     """Send the case's request as `who` (a key of world.tokens)."""
-    values = {name: world.ids[key] for name, key in case.params.items()}
+    values = _path_values(case, world)
     values["workspace_id"] = workspace_id or world.ids["workspace_id"]
     url = template.format(**values)
     token = world.tokens[who]
@@ -462,7 +496,7 @@ async def test_cookie_writes_need_csrf(client, app, db, method: str, template: s
     case = MATRIX[(method, template)]
     world = await build_world(db, app.state.settings)
     before = await fingerprint(db, world.ids["workspace_id"])
-    values = {name: world.ids[key] for name, key in case.params.items()}
+    values = _path_values(case, world)
     url = template.format(workspace_id=world.ids["workspace_id"], **values)
     client.cookies.clear()
     client.cookies.set("mx_session", world.tokens["owner"])

@@ -110,6 +110,24 @@ def stand_in_api(live: LiveServer) -> APIRouter:
         live.calls.append(f"sync:{connection_id}:{csrf_ok}")
         return {"job": "queued"}
 
+    @router.get("/connections/oauth/accounts")
+    async def oauth_accounts(workspace_id: int, grant: str) -> dict[str, Any]:
+        live.calls.append(f"oauth_accounts:{grant}")
+        eu = {"id": "act_1", "name": "Brand EU", "currency": "EUR", "timezone": "Europe/Berlin"}
+        us = {"id": "act_2", "name": "Brand US", "currency": "USD", "timezone": None}
+        return {
+            "provider": "meta",
+            "accounts": [{**eu, "connected": False}, {**us, "connected": True}],
+        }
+
+    @router.post("/connections/oauth/accounts", status_code=201)
+    async def oauth_connect(workspace_id: int, request: Request) -> list[dict[str, Any]]:
+        csrf_ok = request.headers.get("x-csrf-token") == request.cookies.get("mx_csrf")
+        body = await request.json()
+        ids = ",".join(body["account_ids"])
+        live.calls.append(f"oauth_connect:{csrf_ok}:{body['grant']}:{ids}")
+        return [{"id": 3, "provider": "meta", "name": "Brand EU", "status": "active"}]
+
     @router.patch("")
     @router.patch("/attribution/settings")
     async def save_settings(workspace_id: int, request: Request) -> dict[str, Any]:

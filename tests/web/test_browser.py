@@ -268,6 +268,24 @@ def test_settings_page_renders_and_syncs(page, live) -> None:
                and '"window_days":14' in c for c in patches), patches  # fmt: skip
 
 
+def test_settings_oauth_picker_connects_the_picked_accounts(page, live) -> None:
+    # Where the OAuth callback sends the browser: the grant rides in ?oauth= once.
+    page.goto(f"{dash(live)}/settings?oauth=GRANT-1#connections")
+    page.wait_for_selector("[data-oauth-picker] [data-account]")
+    assert "oauth=" not in page.url  # dropped from the address bar and history
+    picker = page.inner_text("[data-oauth-picker]")
+    assert "Brand EU" in picker and "already connected" in picker
+    assert "oauth_accounts:GRANT-1" in live.calls
+    page.check("[data-account][value=act_1]")
+    page.locator("[data-oauth-picker] button", has_text="Connect selected").click()
+    page.wait_for_selector("text=Connected 1 account; the first sync is queued.")
+    assert "oauth_connect:True:GRANT-1:act_1" in live.calls
+    assert page.is_visible("#connections button:has-text('Connect Meta')")
+    page.goto(f"{dash(live)}/settings?oauth_error=denied#connections")
+    page.wait_for_selector("text=Connecting was cancelled at the provider")
+    assert "oauth_error" not in page.url
+
+
 def test_ask_streams_the_answer_with_visual_and_query(page, live) -> None:
     page.goto(f"{dash(live)}")
     page.fill("#search-q", "spend by platform this month")

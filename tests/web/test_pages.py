@@ -254,10 +254,12 @@ async def test_settings_page_for_owner_and_viewer(client, db) -> None:
     assert page.status_code == 200
     assert '/pixel.js" data-key="px_' in page.text
     assert f'data-url="/api/workspaces/{owner.workspace_id}/connections"' in page.text
+    assert 'data-oauth-start="meta"' in page.text and 'data-oauth-start="shopify"' in page.text
     client.cookies.clear()
     await web_login(client, viewer.email)
     page = await client.get(f"/w/{owner.workspace_id}/settings")
     assert "You are a viewer" in page.text and " disabled" in page.text
+    assert "data-oauth-start" not in page.text  # connecting is for admins
 
 
 async def test_static_assets_are_fingerprinted_and_cached(client) -> None:

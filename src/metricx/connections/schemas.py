@@ -148,3 +148,77 @@ class ImportOut(BaseModel):
     entities: int
     start: str | None
     end: str | None
+
+
+OAuthProvider = Literal["meta", "google", "shopify"]
+MYSHOPIFY_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
+GRANT_MAX = 8192
+
+
+def myshopify_domain(value: str) -> str:
+    """A normalised `brand.myshopify.com`, or ValueError."""
+    value = value.strip().lower().removeprefix("https://").removesuffix("/")
+    if not MYSHOPIFY_DOMAIN.match(value):
+        raise ValueError("must be a shop domain like brand.myshopify.com")
+    return value
+
+
+class OAuthStartIn(BaseModel):
+    """Begin an OAuth connect; Shopify needs the shop to send the merchant to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shop_domain: str | None = Field(default=None, max_length=255)
+
+    @field_validator("shop_domain")
+    @classmethod
+    def _shop(cls, value: str | None) -> str | None:
+        return None if value is None else myshopify_domain(value)
+
+
+class OAuthStartOut(BaseModel):
+    """Where to send the browser."""
+
+    authorize_url: str
+
+
+class OAuthGrantOut(BaseModel):
+    """The callback's answer to a JSON client: the grant the account picker takes."""
+
+    workspace_id: int
+    provider: str
+    grant: str
+
+
+class OAuthAccountOut(BaseModel):
+    """An account the signed-in provider user can connect."""
+
+    id: str
+    name: str | None = None
+    currency: str | None = None
+    timezone: str | None = None
+    connected: bool = False
+
+
+class OAuthAccountsOut(BaseModel):
+    """The account picker."""
+
+    provider: str
+    accounts: list[OAuthAccountOut]
+
+
+class OAuthConnectIn(BaseModel):
+    """Connect the picked accounts with a grant from the callback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant: str = Field(min_length=1, max_length=GRANT_MAX)
+    account_ids: list[str] = Field(min_length=1, max_length=50)
+
+    @field_validator("account_ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        ids = [v.strip() for v in value]
+        if any(not v or len(v) > 128 for v in ids):
+            raise ValueError("each account id must be 1 to 128 characters")
+        return list(dict.fromkeys(ids))

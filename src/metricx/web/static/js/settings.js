@@ -112,6 +112,7 @@
     });
   });
 
+  document.addEventListener("mx:connections-changed", loadConnections);
   loadConnections();
   loadMembers();
 })();

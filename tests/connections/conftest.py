@@ -1,0 +1,3 @@
+"""Connection tests run the OAuth flows against the loopback fakes."""
+
+from tests.fakes.fixtures import *  # noqa: F403
