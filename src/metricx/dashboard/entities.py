@@ -73,16 +73,27 @@ def _query(
     )
 
 
-async def _check_parent(session: AsyncSession, ctx: AuthContext, parent_id: int | None) -> None:
-    if parent_id is not None and not await queries.entity_exists(session, ctx, parent_id):
+async def _parent(
+    session: AsyncSession, ctx: AuthContext, parent_id: int | None
+) -> dict[str, Any] | None:
+    """The parent entity with its own parent's name; 404 when not in the workspace."""
+    if parent_id is None:
+        return None
+    parent = await queries.entity_with_parent(session, ctx, parent_id)
+    if parent is None:
         raise NotFound("Parent entity not found.", fields=["parent_id"])
+    return parent
 
 
 async def entity_page(
     session: AsyncSession, ctx: AuthContext, req: EntityRequest, clock: Clock
 ) -> dict[str, Any]:
-    """One sorted page of entity rows with totals count and sparklines."""
-    await _check_parent(session, ctx, req.parent_id)
+    """One sorted page of entity rows with totals count and sparklines.
+
+    `parent` names the drilled-into entity and its parent, so a breadcrumb needs no
+    second request.
+    """
+    parent = await _parent(session, ctx, req.parent_id)
     offset = (req.page - 1) * req.page_size
     spec = req.timeframe
     days = resolve(spec.key, spec.start, spec.end, tz=ctx.timezone, clock=clock).days
@@ -95,6 +106,7 @@ async def entity_page(
         "data_version": ctx.data_version,
         "level": req.level,
         "parent_id": req.parent_id,
+        "parent": parent,
         "sort": req.sort,
         "order": req.order,
         "page": req.page,
@@ -127,7 +139,7 @@ async def export_csv(
     Rows are fetched a page at a time and turned into CSV text (in a thread) at once, so
     memory holds one page of rows plus compact text, never 100k row objects.
     """
-    await _check_parent(session, ctx, req.parent_id)
+    await _parent(session, ctx, req.parent_id)
     chunks = [_csv_text([], header=True)]
     for offset in range(0, EXPORT_MAX_ROWS, EXPORT_PAGE):
         query = _query(req, limit=EXPORT_PAGE, offset=offset, series=False, compare=False)

@@ -179,11 +179,24 @@ class EntityRowOut(BaseModel):
     sparkline: list[Point] | None
 
 
+class EntityParentOut(BaseModel):
+    """The entity a drill-down is inside, with its own parent's name (for breadcrumbs)."""
+
+    id: int
+    name: str
+    level: str
+    provider: str
+    parent_id: int | None
+    parent_name: str | None
+    parent_level: str | None
+
+
 class EntityPage(BaseModel):
     timeframe: TimeframeOut
     data_version: int
     level: str
     parent_id: int | None
+    parent: EntityParentOut | None = None
     sort: str
     order: Literal["asc", "desc"]
     page: int
