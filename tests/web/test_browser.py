@@ -334,8 +334,10 @@ def test_drill_down_campaign_to_adset_to_ad_and_sort(page, live) -> None:
     assert name_th.get_attribute("aria-sort") == "ascending"
     names = [n.strip() for n in rows.locator("th.name a").all_inner_texts()]
     assert names == sorted(names, key=str.lower) or names == sorted(names)
-    # A Performance Max campaign is a leaf (no ad sets): drill into a classic one.
-    campaign = rows.locator("th.name a").filter(has_not_text="Performance Max").first
+    # A Performance Max campaign is a leaf (no ad sets): its name is not a drill-down link.
+    pmax = rows.filter(has_text="Performance Max")
+    assert pmax.count() >= 1 and pmax.locator("th.name a").count() == 0
+    campaign = rows.locator("th.name a").first
     campaign_name = campaign.inner_text().strip()
     campaign.click()
     page.wait_for_url("**level=adset**parent_id=**")

@@ -323,6 +323,28 @@ async def test_campaigns_table_drills_down_and_exports(client, db, demo) -> None
     assert "Parent entity not found" in foreign.text
 
 
+async def test_leaf_campaigns_are_not_drill_down_links(client, db, demo) -> None:
+    """Performance Max campaigns have no ad sets: a link would lead to an empty table."""
+    async with db.transaction() as session:
+        pmax = (
+            await session.scalars(
+                select(Entity).where(
+                    Entity.workspace_id == demo.workspace_id,
+                    Entity.level == "campaign",
+                    Entity.name.like("Performance Max%"),
+                )
+            )
+        ).all()
+    assert pmax
+    await web_login(client, demo.email, demo.password)
+    html = (await client.get(f"/w/{demo.workspace_id}/campaigns?timeframe=last_30_days")).text
+    shown = [c for c in pmax if escape(c.name) in html]
+    assert shown, "a Performance Max campaign has spend in the last 30 days"
+    for campaign in shown:
+        assert f'parent_id={campaign.id}"' not in html
+    assert "level=adset&amp;parent_id=" in html  # classic campaigns still drill down
+
+
 def _crumbs(html: str) -> str:
     start = html.index('aria-label="Breadcrumb"')
     return html[start : html.index("</nav>", start)]

@@ -34,6 +34,7 @@ EXPORT_MAX_ROWS = 100_000
 EXPORT_PAGE = 10_000
 SPARKLINE_MAX_DAYS = 92
 ENTITY_FIELDS = ("id", "name", "level", "provider", "status", "parent_id", "thumbnail_url")
+DRILLABLE = ("campaign", "adset")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,11 @@ async def entity_page(
     series = req.sparkline and days <= SPARKLINE_MAX_DAYS
     query = _query(req, limit=req.page_size, offset=offset, series=series)
     result = await engine.run(session, ctx, query, clock=clock)
+    rows = [_row(r) for r in result.rows]
+    if req.level in DRILLABLE:
+        parents = await queries.with_children(session, ctx, [r["id"] for r in rows])
+        for row in rows:
+            row["has_children"] = row["id"] in parents
     return {
         "timeframe": result.timeframe.to_dict(),
         "data_version": ctx.data_version,
@@ -112,7 +118,7 @@ async def entity_page(
         "page": req.page,
         "page_size": req.page_size,
         "total": result.total_rows,
-        "rows": [_row(r) for r in result.rows],
+        "rows": rows,
     }
 
 

@@ -73,3 +73,11 @@ async def entity_with_parent(
     )
     row = (await session.execute(stmt)).one_or_none()
     return dict(row._mapping) if row is not None else None
+
+
+async def with_children(session: AsyncSession, ctx: AuthContext, ids: list[int]) -> set[int]:
+    """Which of `ids` have child entities (served by the workspace/level/parent index)."""
+    if not ids:
+        return set()
+    stmt = scoped(select(Entity.parent_id), Entity, ctx).where(Entity.parent_id.in_(ids)).distinct()
+    return {int(i) for i in (await session.scalars(stmt)) if i is not None}

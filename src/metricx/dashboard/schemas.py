@@ -177,6 +177,8 @@ class EntityRowOut(BaseModel):
     previous: dict[str, float | None] | None
     delta_pct: dict[str, float | None] | None
     sparkline: list[Point] | None
+    # False for a leaf above ad level (a Performance Max campaign): nothing to drill into.
+    has_children: bool | None = None
 
 
 class EntityParentOut(BaseModel):

@@ -216,6 +216,7 @@ def entity_view(row: dict[str, Any], currency: str) -> dict[str, Any]:
     """One campaigns-table row: formatted text plus raw numbers for client-side sorting."""
     out = _entity_row(row, currency)
     out.update(
+        has_children=row.get("has_children"),
         status=str(row.get("status") or ""),
         cpc=fmt.money(row.get("cpc"), currency),
         ctr=fmt.percent_points(row.get("ctr")),

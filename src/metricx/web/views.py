@@ -116,7 +116,7 @@ async def campaigns(request: Request, session: SessionDep, workspace_id: str) ->
     for row in rows:
         row["href"] = (
             f"?{tf_query}&" + urlencode({"level": child, "parent_id": row["id"]})
-            if child and row["id"] is not None
+            if child and row["id"] is not None and row["has_children"] is not False
             else None
         )
     # The service names the drilled-into entity and its parent (never looked up here).
