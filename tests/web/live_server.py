@@ -1,7 +1,15 @@
-"""A real uvicorn server on 127.0.0.1 in a background thread, seeded with its own SQLite
-database, serving the pages plus stand-ins for the JSON endpoints the pages call
-(insights, attribution feed, members, invites, connections, questions) that other
-branches build. The stand-ins follow the contracts the page scripts expect.
+"""The real app on demo data, served by uvicorn on 127.0.0.1 in a background thread.
+
+The database is a SQLite file loaded by `metricx.demo` at a small scale (one workspace,
+60 ads, 60 days, orders with UTMs) plus one attribution run, so every card, the feed and
+the drill-down show what they show on a real install. Every route is the real one.
+
+Two test hooks sit in front of the app, both outside its routes:
+- an ASGI middleware that records each request and can slow (`insights_delay`) or fail
+  (`insights_fail`) the insights endpoint, for the lazy-loading and error-state tests;
+- the job queue drops `sync_connection` jobs (recorded in `jobs`): demo connections have
+  no provider behind them, and a test must never call one. Other jobs (the attribution
+  recompute after a settings change) run as in production.
 """
 
 from __future__ import annotations
@@ -9,34 +17,128 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import orjson
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import StreamingResponse
+from fastapi import FastAPI
+from sqlalchemy import select
 
+from metricx import jobs
+from metricx.attribution.service import run_attribution
 from metricx.db import Database
+from metricx.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DemoOptions, load_demo
 from metricx.main import create_app
 from metricx.migrate import upgrade_database
-from metricx.models import Connection
-from metricx.web import data
+from metricx.models import Membership, User
+from metricx.workspaces.service import create_workspace
 from tests.conftest import test_settings
 from tests.factories import Tenant, make_tenant
-from tests.web.payload_fixture import sample_dashboard_payload, sample_entities
+
+T = TypeVar("T")
+
+DEMO = DemoOptions(workspaces=1, ads=60, days=60, seed=42)
+SECOND_WORKSPACE = "Second brand"
 
 
 @dataclass
 class LiveServer:
-    """The running server, its seeded tenant and the knobs of the stand-in endpoints."""
+    """The running server, the demo tenant and the test hooks."""
 
     url: str
     tenant: Tenant
+    other_workspace_id: int = 0
+    database_url: str = ""
     insights_delay: float = 0.0
+    insights_fail: bool = False
     calls: list[str] = field(default_factory=list)
+    jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    loop: asyncio.AbstractEventLoop | None = None
+    database: Database | None = None
+
+    def run(self, work: Callable[[Database], Awaitable[T]], timeout: float = 30) -> T:
+        """Run `work(database)` on the server's event loop (its database lives there)."""
+        assert self.loop is not None and self.database is not None
+        future: Future[T] = asyncio.run_coroutine_threadsafe(work(self.database), self.loop)
+        return future.result(timeout)
+
+    def count(self, suffix: str) -> int:
+        """Requests so far whose path ends with `suffix`."""
+        return sum(1 for c in self.calls if c.split(" ", 1)[1].endswith(suffix))
+
+
+class TestHooks:
+    """Records requests; slows or fails GET /api/workspaces/{id}/insights on demand."""
+
+    def __init__(self, app: Any, live: LiveServer) -> None:
+        self.app = app
+        self.live = live
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        self.live.calls.append(f"{scope['method']} {path}")
+        if path.startswith("/api/workspaces/") and path.endswith("/insights"):
+            if self.live.insights_delay:
+                receive = await self._wait(receive, self.live.insights_delay)
+                if receive is None:
+                    await _respond(send, 503, b'{"error":"gone","detail":"client left"}')
+                    return
+            if self.live.insights_fail:
+                body = b'{"error":"internal_error","detail":"Something went wrong on our side."}'
+                await _respond(send, 500, body)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _wait(receive: Any, seconds: float) -> Any:
+        """Sleep `seconds` unless the browser goes away; a receive that replays the request."""
+        first = await receive()
+        if first["type"] == "http.disconnect":
+            return None
+        waiter = asyncio.ensure_future(receive())
+        done, _ = await asyncio.wait({waiter}, timeout=seconds)
+        if done:
+            return None  # the only message left to receive is the disconnect
+        waiter.cancel()
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await receive()
+
+        return replay
+
+
+async def _respond(send: Any, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class NoProviderQueue:
+    """The app's job queue, minus provider syncs (recorded, never run)."""
+
+    def __init__(self, inner: Any, live: LiveServer) -> None:
+        self.inner = inner
+        self.live = live
+
+    async def enqueue(self, name: str, **kwargs: Any) -> bool:
+        self.live.jobs.append((name, kwargs))
+        if name == "sync_connection":
+            return True
+        return bool(await self.inner.enqueue(name, **kwargs))
+
+    async def close(self) -> None:  # the app's own shutdown closes the inner queue
+        return None
 
 
 def _free_port() -> int:
@@ -45,184 +147,76 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stand_in_api(live: LiveServer) -> APIRouter:
-    """JSON endpoints owned by other branches, answering with their contracts' shapes."""
-    router = APIRouter(prefix="/api/workspaces/{workspace_id}")
-
-    @router.get("/insights")
-    async def insights(request: Request, workspace_id: int) -> dict[str, Any]:
-        live.calls.append("insights")
-        deadline = asyncio.get_running_loop().time() + live.insights_delay
-        while asyncio.get_running_loop().time() < deadline:
-            if await request.is_disconnected():
-                break
-            await asyncio.sleep(0.1)
-        # The insights branch's Insight.to_json() shape.
-        first = {"kind": "opportunity", "title": "ROAS up on Meta", "metric": "roas"}
-        second = {"kind": "warning", "title": "CPA rising on TikTok", "metric": "cpa"}
-        first["text"] = "Retargeting 7d drove most of the gain."
-        second["text"] = "Spark ads CPA rose 18%."
-        return {"insights": [first, second]}
-
-    @router.get("/attribution/feed")
-    async def feed(workspace_id: int) -> dict[str, Any]:
-        live.calls.append("feed")
-        # The attribution branch's reads.feed() shape.
-        touch = {"channel": "google", "entity": {"id": 3, "name": "Brand search"}}
-        order = {"order_id": 9, "order_number": "1044", "currency": "USD"}
-        order.update(revenue_micros=64_000_000, touches=[touch])
-        return {"model": "last_click", "window_days": 7, "orders": [order]}
-
-    @router.get("/members")
-    async def members(workspace_id: int) -> dict[str, Any]:
-        return {"members": [{"name": "Owner", "email": live.tenant.email, "role": "owner"}]}
-
-    @router.get("/invites")
-    async def invites(workspace_id: int) -> dict[str, Any]:
-        return {"invites": [{"email": "analyst@example.com", "role": "viewer"}]}
-
-    @router.get("/connections")
-    async def connections(workspace_id: int) -> dict[str, Any]:
-        ago = (datetime.now(UTC) - timedelta(minutes=4)).isoformat()
-        return {
-            "connections": [
-                {
-                    "id": 1,
-                    "provider": "meta",
-                    "name": "Meta Ads",
-                    "status": "active",
-                    "last_success_at": ago,
-                },
-                {
-                    "id": 2,
-                    "provider": "shopify",
-                    "name": "demo.myshopify.com",
-                    "status": "error",
-                    "last_success_at": None,
-                    "last_error": "Token revoked",
-                },
-            ]
-        }
-
-    @router.post("/connections/{connection_id}/sync", status_code=202)
-    async def sync_now(workspace_id: int, connection_id: int, request: Request) -> dict:
-        csrf_ok = request.headers.get("x-csrf-token") == request.cookies.get("mx_csrf")
-        live.calls.append(f"sync:{connection_id}:{csrf_ok}")
-        return {"job": "queued"}
-
-    @router.get("/connections/oauth/accounts")
-    async def oauth_accounts(workspace_id: int, grant: str) -> dict[str, Any]:
-        live.calls.append(f"oauth_accounts:{grant}")
-        eu = {"id": "act_1", "name": "Brand EU", "currency": "EUR", "timezone": "Europe/Berlin"}
-        us = {"id": "act_2", "name": "Brand US", "currency": "USD", "timezone": None}
-        return {
-            "provider": "meta",
-            "accounts": [{**eu, "connected": False}, {**us, "connected": True}],
-        }
-
-    @router.post("/connections/oauth/accounts", status_code=201)
-    async def oauth_connect(workspace_id: int, request: Request) -> list[dict[str, Any]]:
-        csrf_ok = request.headers.get("x-csrf-token") == request.cookies.get("mx_csrf")
-        body = await request.json()
-        ids = ",".join(body["account_ids"])
-        live.calls.append(f"oauth_connect:{csrf_ok}:{body['grant']}:{ids}")
-        return [{"id": 3, "provider": "meta", "name": "Brand EU", "status": "active"}]
-
-    @router.patch("")
-    @router.patch("/attribution/settings")
-    async def save_settings(workspace_id: int, request: Request) -> dict[str, Any]:
-        csrf_ok = request.headers.get("x-csrf-token") == request.cookies.get("mx_csrf")
-        live.calls.append(f"patch:{request.url.path}:{csrf_ok}:{(await request.body()).decode()}")
-        return {"id": workspace_id}
-
-    @router.post("/questions")
-    async def questions(workspace_id: int, request: Request) -> StreamingResponse:
-        body = await request.json()
-        live.calls.append(f"question:{body.get('question')}")
-
-        async def events():  # type: ignore[no-untyped-def]
-            def event(name: str, payload: Any) -> bytes:
-                return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
-
-            yield event("thinking", {"stage": "computing"})
-            for token in ["Meta ", "spent ", "the most: ", "$4,210.00."]:
-                await asyncio.sleep(0.02)
-                yield event("token", {"text": token})
-            # The insights branch's bar visual: one metric column, cells {value, formatted}.
-            spend = {"key": "spend", "label": "Spend", "unit": "currency"}
-            bars = [
-                {"key": key, "label": label, "spend": {"value": value, "formatted": text}}
-                for key, label, value, text in (
-                    ("meta", "Meta", 4210.0, "$4,210.00"),
-                    ("google", "Google Ads", 2300.5, "$2,300.50"),
-                )
-            ]
-            yield event("visual", {"type": "bar", "metric": spend, "bars": bars})
-            yield event(
-                "done",
-                {
-                    "query": {
-                        "metrics": ["spend"],
-                        "breakdown": "provider",
-                        "timeframe": "this_month",
-                    }
-                },
-            )
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    return router
+async def seed(database: Database) -> tuple[Tenant, int]:
+    """Demo data, one attribution run, a second (empty) workspace and a stranger."""
+    await load_demo(database, DEMO)
+    async with database.transaction() as session:
+        user = (await session.execute(select(User).where(User.email == DEMO_EMAIL))).scalar_one()
+        workspace_id = await session.scalar(
+            select(Membership.workspace_id)
+            .where(Membership.user_id == user.id)
+            .order_by(Membership.workspace_id)
+        )
+        assert workspace_id is not None
+        await run_attribution(session, workspace_id)
+        second = await create_workspace(
+            session, user, name=SECOND_WORKSPACE, timezone="Europe/Paris", currency="EUR"
+        )
+        tenant = Tenant(user.id, workspace_id, DEMO_EMAIL, DEMO_PASSWORD)
+        other_id = second.id
+    await make_tenant(database, "other@example.com", name="Other brand")
+    return tenant, other_id
 
 
 def start_live_server(tmp: Path) -> tuple[LiveServer, uvicorn.Server, threading.Thread]:
-    """Migrate and seed a SQLite file, then serve the app until `server.should_exit`."""
+    """Migrate and load a SQLite file, then serve the app until `server.should_exit`."""
     url = f"sqlite+aiosqlite:///{tmp / 'browser.db'}"
     port = _free_port()
-    settings = test_settings(url)
+    # No scheduler: nothing runs behind the tests' backs.
+    settings = test_settings(url, scheduler_interval_seconds=0)
     app: FastAPI = create_app(settings)
-    live = LiveServer(url=f"http://127.0.0.1:{port}", tenant=Tenant(0, 0, ""))
-    before = len(app.router.routes)
-    app.include_router(stand_in_api(live))
-    # Stand-ins answer before real routes of the same path, once those are merged too.
-    moved = app.router.routes[before:]
-    del app.router.routes[before:]
-    app.router.routes[0:0] = moved
+    live = LiveServer(url=f"http://127.0.0.1:{port}", tenant=Tenant(0, 0, ""), database_url=url)
+    app.add_middleware(TestHooks, live=live)
+
+    async def hold_syncs(app: FastAPI) -> None:
+        app.state.jobs = NoProviderQueue(app.state.jobs, live)
+        jobs.set_queue(app.state.jobs)
+
+    async def release_syncs(app: FastAPI) -> None:
+        if isinstance(app.state.jobs, NoProviderQueue):
+            app.state.jobs = app.state.jobs.inner
+
+    # After the job runner starts; before it stops (shutdown hooks run in reverse).
+    app.state.startup_hooks.append(hold_syncs)
+    app.state.shutdown_hooks.append(release_syncs)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     ready = threading.Event()
-
-    async def dashboard(session, ctx, tf):  # type: ignore[no-untyped-def]
-        return sample_dashboard_payload(ctx, tf, name="Northwind Outfitters")
-
-    async def entities(session, ctx, params):  # type: ignore[no-untyped-def]
-        return sample_entities(ctx, params)
+    failed: list[BaseException] = []
 
     async def main() -> None:
-        await upgrade_database(url)
-        database = Database(settings, url=url)
-        live.tenant = await make_tenant(database, "demo@metricx.local", name="Northwind Outfitters")
-        await make_tenant(database, "other@example.com", name="Other brand")
-        async with database.transaction() as session:
-            session.add(
-                Connection(
-                    workspace_id=live.tenant.workspace_id,
-                    provider="meta",
-                    external_account_id="act_1",
-                    name="Meta Ads",
-                )
-            )
-        await database.dispose()
-        data.set_payload_builder(dashboard)
-        data.set_entities_builder(entities)
-        ready.set()
-        await server.serve()
+        try:
+            await upgrade_database(url)
+            database = Database(settings, url=url)
+            live.tenant, live.other_workspace_id = await seed(database)
+            live.database = database
+            live.loop = asyncio.get_running_loop()
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+        finally:
+            ready.set()
+        try:
+            await server.serve()
+        finally:
+            await database.dispose()
 
     thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
     thread.start()
-    if not ready.wait(30):
-        raise RuntimeError("live server did not seed in time")
+    if not ready.wait(60) or failed:
+        raise RuntimeError(f"live server did not seed: {failed}")
     for _ in range(300):
         if server.started:
             break
@@ -231,8 +225,6 @@ def start_live_server(tmp: Path) -> tuple[LiveServer, uvicorn.Server, threading.
 
 
 def stop_live_server(server: uvicorn.Server, thread: threading.Thread) -> None:
-    """Stop serving and restore the real payload builders."""
+    """Stop serving and wait for the thread."""
     server.should_exit = True
-    thread.join(10)
-    data.set_payload_builder(None)
-    data.set_entities_builder(None)
+    thread.join(20)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+from html import escape
+from typing import get_args
 
 import pytest
+from sqlalchemy import select, update
 
-from metricx.models import Membership
+from metricx.attribution import engine as attribution_engine
+from metricx.attribution.schemas import ModelName, WindowDays
+from metricx.models import Connection, Entity, Membership, Workspace
+from metricx.web import format as fmt
+from metricx.web import present
 from metricx.web.security import CONTENT_SECURITY_POLICY
-from tests.factories import make_tenant
+from metricx.workspaces.repository import bump_data_version
+from tests.factories import login_headers, make_tenant
 from tests.web.helpers import csrf_from, web_login
+from tests.web.payload_fixture import real_dashboard_payload
 
 HOSTILE = '<script>alert("x")</script>'
 
@@ -137,30 +146,70 @@ async def test_register_then_create_a_workspace(client) -> None:
     assert "<option selected>EUR</option>" in settings.text
 
 
-async def test_dashboard_renders_the_payload(client, db, sample_data) -> None:
-    tenant = await make_tenant(db)
-    await web_login(client, tenant.email)
-    response = await client.get(f"/w/{tenant.workspace_id}?timeframe=last_7_days")
+async def test_dashboard_renders_the_real_payload(client, db, demo) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(Connection)
+            .where(Connection.workspace_id == demo.workspace_id, Connection.provider == "google")
+            .values(status="needs_reauth")
+        )
+    await web_login(client, demo.email, demo.password)
+    response = await client.get(f"/w/{demo.workspace_id}?timeframe=last_7_days")
     assert response.status_code == 200
     html = response.text
+    payload = await real_dashboard_payload(db, demo, "last_7_days")
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert_no_inline_script(html)
-    for label in ("Revenue", "Spend", "ROAS", "Conversions", "CPA", "AOV"):
-        assert f">{label}</h2>" in html
+    for kpi in payload["kpis"]:
+        assert f">{kpi['label']}</h2>" in html
     assert re.search(r'data-kpi="revenue".*?\$\d{1,3}(,\d{3})*\.\d\d', html, flags=re.S)
     assert 'class="chart"' in html and "line-prev-revenue" in html
-    assert "Meta" in html and "Google Ads" in html and "TikTok" in html
-    assert "UGC unboxing creative" in html and "Retargeting 7d" in html
-    assert "4 min ago" in html
-    assert "needs reauth" in html
+    assert "Meta" in html and "Google Ads" in html
+    for row in payload["top_creatives"][:2] + payload["unit_economics"][:2]:
+        assert escape(row["name"]) in html
+    # Freshness: the demo load is the connections' last successful sync.
+    freshness = re.search(r"Updated <time[^>]*>([^<]+)</time>", html).group(1)
+    assert freshness in ("just now", "1 min ago", "2 min ago"), freshness
+    assert "needs reauth — fix in settings" in html
     assert 'aria-current="true">Last 7 days' in html
-    assert f"/api/workspaces/{tenant.workspace_id}/insights?timeframe=last_7_days" in html
-    # The AOV KPI has no value: a dash, never "None" or "$0.00".
-    aov = html[html.index('data-kpi="aov"') :]
-    assert "—" in aov[:400] and "None" not in html
+    assert f"/api/workspaces/{demo.workspace_id}/insights?timeframe=last_7_days" in html
+    assert "None" not in html and "##" not in html
 
 
-async def test_cpa_drop_is_coloured_good(client, db, sample_data) -> None:
+async def test_attribution_card_shows_the_real_block(client, db, demo) -> None:
+    """Revenue, channels and latest orders from dashboard_attribution_block (money in micros)."""
+    payload = await real_dashboard_payload(db, demo)
+    block = payload["attribution"]
+    assert block["attributed_revenue_micros"] > 0 and block["channels"] and block["feed"]
+    view = present.dashboard_view(payload)["attribution"]
+    assert view["revenue"] == present.money_micros(block["attributed_revenue_micros"], "USD")
+    assert view["revenue"].startswith("$") and view["rate"].endswith("%")
+    channels = {c["key"]: c for c in view["channels"]}
+    assert set(channels) == {c["channel"] for c in block["channels"]}
+    assert view["channels"][-1]["key"] == "unattributed"
+    top = max(block["channels"], key=lambda c: c["revenue_micros"])
+    assert channels[top["channel"]]["revenue"] == fmt.money(top["revenue_micros"] / 1e6)
+    first = block["feed"][0]
+    latest = view["latest"][0]
+    assert latest["order"] == first["order_number"].lstrip("#")
+    assert latest["revenue"] == fmt.money(first["revenue_micros"] / 1e6)
+    assert latest["channel"] == fmt.provider(first["touches"][0]["channel"])
+    assert latest["when"].endswith("ago")
+    named = [o for o in block["feed"] if o["touches"][0]["entity"]]
+    assert named, "the demo's orders carry utm_content, so some touches name an ad"
+    index = block["feed"].index(named[0])
+    assert view["latest"][index]["campaign"] == named[0]["touches"][0]["entity"]["name"]
+
+    await web_login(client, demo.email, demo.password)
+    html = (await client.get(f"/w/{demo.workspace_id}")).text
+    card = html[html.index('id="attr-title"') : html.index('id="creatives-title"')]
+    assert view["revenue"] in card and "Attribution starts once" not in card
+    assert f"#{latest['order']}</span>" in card and "No attributed orders yet" not in card
+    assert escape(view["latest"][index]["campaign"]) in card
+    assert "Last click · 7-day window" in card
+
+
+async def test_cpa_drop_is_coloured_good() -> None:
     from metricx.web import format as fmt
 
     assert fmt.delta(-12.0, "lower")["tone"] == "good"
@@ -172,7 +221,7 @@ async def test_cpa_drop_is_coloured_good(client, db, sample_data) -> None:
     assert fmt.ratio(3.214) == "3.21\u00d7"
 
 
-async def test_custom_and_invalid_timeframes(client, db, sample_data) -> None:
+async def test_custom_and_invalid_timeframes(client, db) -> None:
     tenant = await make_tenant(db)
     await web_login(client, tenant.email)
     base = f"/w/{tenant.workspace_id}"
@@ -198,12 +247,31 @@ async def test_new_workspace_shows_the_connect_empty_state(client, db) -> None:
     assert f"/w/{tenant.workspace_id}/settings#connections" in response.text
 
 
-async def test_hostile_names_are_escaped_everywhere(client, db, sample_data) -> None:
-    tenant = await make_tenant(db, name=HOSTILE)
-    sample_data["campaign"] = HOSTILE
-    await web_login(client, tenant.email)
-    base = f"/w/{tenant.workspace_id}"
-    for path in (base, f"{base}/campaigns", f"{base}/settings", f"{base}/ask?q={HOSTILE}"):
+async def test_hostile_names_are_escaped_everywhere(client, db, demo) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(Workspace).where(Workspace.id == demo.workspace_id).values(name=HOSTILE)
+        )
+        campaign = await session.scalar(
+            select(Entity)
+            .where(Entity.workspace_id == demo.workspace_id, Entity.level == "campaign")
+            .order_by(Entity.id)
+            .limit(1)
+        )
+        campaign.name = HOSTILE
+        adset = await session.scalar(
+            select(Entity.id).where(Entity.parent_id == campaign.id).order_by(Entity.id).limit(1)
+        )
+        await bump_data_version(session, demo.workspace_id)
+    await web_login(client, demo.email, demo.password)
+    base = f"/w/{demo.workspace_id}"
+    for path in (
+        base,
+        f"{base}/campaigns",
+        f"{base}/campaigns?level=ad&parent_id={adset}",
+        f"{base}/settings",
+        f"{base}/ask?q={HOSTILE}",
+    ):
         response = await client.get(path)
         assert response.status_code == 200, path
         assert HOSTILE not in response.text, path
@@ -211,7 +279,7 @@ async def test_hostile_names_are_escaped_everywhere(client, db, sample_data) -> 
         assert_no_inline_script(response.text)
 
 
-async def test_foreign_workspace_is_a_404_page(client, db, sample_data) -> None:
+async def test_foreign_workspace_is_a_404_page(client, db) -> None:
     mine = await make_tenant(db, "me@example.com")
     other = await make_tenant(db, "other@example.com", name="Other brand")
     await web_login(client, mine.email)
@@ -224,22 +292,89 @@ async def test_foreign_workspace_is_a_404_page(client, db, sample_data) -> None:
         assert (await client.get(bad)).status_code == 404
 
 
-async def test_campaigns_table_drills_down_and_exports(client, db, sample_data) -> None:
-    tenant = await make_tenant(db)
-    await web_login(client, tenant.email)
-    base = f"/w/{tenant.workspace_id}/campaigns"
-    top = await client.get(f"{base}?timeframe=last_7_days")
+async def test_campaigns_table_drills_down_and_exports(client, db, demo) -> None:
+    await web_login(client, demo.email, demo.password)
+    base = f"/w/{demo.workspace_id}/campaigns"
+    top = await client.get(f"{base}?timeframe=last_30_days")
     assert top.status_code == 200
     assert 'aria-sort="descending"' in top.text
-    assert "?timeframe=last_7_days&amp;level=adset&amp;parent_id=1" in top.text
+    campaign_id = int(re.search(r"level=adset&amp;parent_id=(\d+)", top.text).group(1))
     assert (
-        f"/api/workspaces/{tenant.workspace_id}/export.csv?timeframe=last_7_days&amp;level=campaign"
+        f"/api/workspaces/{demo.workspace_id}/export.csv?timeframe=last_30_days&amp;level=campaign"
     ) in top.text
-    adsets = await client.get(f"{base}?timeframe=last_7_days&level=adset&parent_id=1")
-    assert "Adset 11" in adsets.text and "level=ad&amp;parent_id=11" in adsets.text
-    ads = await client.get(f"{base}?timeframe=last_7_days&level=ad&parent_id=11")
-    assert "Ad 111" in ads.text and "Ad sets" not in ads.text
-    assert "parent_id=1" in ads.text  # breadcrumb back to the campaign's ad sets
+    adsets_html = (
+        await client.get(f"{base}?timeframe=last_30_days&level=adset&parent_id={campaign_id}")
+    ).text
+    adset_id = int(re.search(r"level=ad&amp;parent_id=(\d+)", adsets_html).group(1))
+    async with db.transaction() as session:
+        campaign_name = (await session.get(Entity, campaign_id)).name
+        adset_name = (await session.get(Entity, adset_id)).name
+    crumbs = _crumbs(adsets_html)
+    # The breadcrumb names the campaign (from the service), never "Campaign #id".
+    assert escape(campaign_name) in crumbs and f"#{campaign_id}" not in crumbs
+    assert escape(adset_name) in adsets_html
+    ads = await client.get(f"{base}?timeframe=last_30_days&level=ad&parent_id={adset_id}")
+    assert ads.status_code == 200 and "<h1>Ads</h1>" in ads.text
+    crumbs = _crumbs(ads.text)
+    # Back to the campaign's ad sets, by name, then the ad set itself.
+    assert f'level=adset&amp;parent_id={campaign_id}">{escape(campaign_name)}</a>' in crumbs
+    assert f'<span aria-current="page">{escape(adset_name)}</span>' in crumbs
+    foreign = await client.get(f"{base}?level=ad&parent_id=999999")
+    assert "Parent entity not found" in foreign.text
+
+
+async def test_leaf_campaigns_are_not_drill_down_links(client, db, demo) -> None:
+    """Performance Max campaigns have no ad sets: a link would lead to an empty table."""
+    async with db.transaction() as session:
+        pmax = (
+            await session.scalars(
+                select(Entity).where(
+                    Entity.workspace_id == demo.workspace_id,
+                    Entity.level == "campaign",
+                    Entity.name.like("Performance Max%"),
+                )
+            )
+        ).all()
+    assert pmax
+    await web_login(client, demo.email, demo.password)
+    html = (await client.get(f"/w/{demo.workspace_id}/campaigns?timeframe=last_30_days")).text
+    shown = [c for c in pmax if escape(c.name) in html]
+    assert shown, "a Performance Max campaign has spend in the last 30 days"
+    for campaign in shown:
+        assert f'parent_id={campaign.id}"' not in html
+    assert "level=adset&amp;parent_id=" in html  # classic campaigns still drill down
+
+
+def _crumbs(html: str) -> str:
+    start = html.index('aria-label="Breadcrumb"')
+    return html[start : html.index("</nav>", start)]
+
+
+async def test_entities_api_names_the_parent_for_breadcrumbs(client, db, demo) -> None:
+    async with db.transaction() as session:
+        adset = await session.scalar(
+            select(Entity)
+            .where(Entity.workspace_id == demo.workspace_id, Entity.level == "adset")
+            .order_by(Entity.id)
+            .limit(1)
+        )
+        campaign = await session.get(Entity, adset.parent_id)
+    headers = await login_headers(client, demo.email, demo.password)
+    response = await client.get(
+        f"/api/workspaces/{demo.workspace_id}/entities",
+        params={"level": "ad", "parent_id": adset.id},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["parent"] == {
+        "id": adset.id,
+        "name": adset.name,
+        "level": "adset",
+        "provider": adset.provider,
+        "parent_id": campaign.id,
+        "parent_name": campaign.name,
+        "parent_level": "campaign",
+    }
 
 
 async def test_settings_page_for_owner_and_viewer(client, db) -> None:
@@ -296,3 +431,50 @@ async def test_signed_in_csrf_token_is_bound_to_the_session(client, db) -> None:
         "/logout", data={"csrf_token": "a-planted-token-from-a-sibling-domain"}
     )
     assert refused.status_code == 403
+
+
+async def test_attribution_options_are_the_engines(client, db) -> None:
+    """One source of allowed values: the engine's, which the API's schema also accepts."""
+    tenant = await make_tenant(db)
+    await web_login(client, tenant.email)
+    html = (await client.get(f"/w/{tenant.workspace_id}/settings")).text
+
+    def options(select_id: str) -> list[str]:
+        start = html.index(f'id="{select_id}"')
+        return re.findall(r'<option value="([^"]+)"', html[start : html.index("</select>", start)])
+
+    windows = [int(v) for v in options("attr-window")]
+    assert windows == list(attribution_engine.WINDOWS) == list(get_args(WindowDays))
+    assert 90 in windows and '<option value="90">90 days</option>' in html
+    assert options("attr-model") == list(attribution_engine.MODELS) == list(get_args(ModelName))
+
+
+FIELD_RE = re.compile(r"<(input|select|textarea)\b([^>]*)>", flags=re.I)
+
+
+def unlabelled_fields(html: str) -> list[str]:
+    """Form fields with no accessible name: no (wrapping) label, aria-label(ledby)."""
+    missing = []
+    for match in FIELD_RE.finditer(html):
+        attrs = match.group(2)
+        if re.search(r'type="hidden"', attrs):
+            continue
+        if re.search(r"\saria-label(ledby)?=\"[^\"]+\"", attrs):
+            continue
+        before = html[: match.start()]
+        if before.rfind("<label") > before.rfind("</label>"):
+            continue  # wrapped in its label
+        field_id = re.search(r'\sid="([^"]+)"', attrs)
+        if field_id and re.search(rf'<label\b[^>]*\sfor="{re.escape(field_id[1])}"', html):
+            continue
+        missing.append(match.group(0))
+    return missing
+
+
+async def test_dashboard_and_settings_fields_are_labelled(client, db, demo) -> None:
+    await web_login(client, demo.email, demo.password)
+    base = f"/w/{demo.workspace_id}"
+    for path in (base, f"{base}/settings", f"{base}/campaigns", f"{base}/ask"):
+        html = (await client.get(path)).text
+        assert FIELD_RE.search(html), path
+        assert unlabelled_fields(html) == [], path

@@ -34,6 +34,7 @@ EXPORT_MAX_ROWS = 100_000
 EXPORT_PAGE = 10_000
 SPARKLINE_MAX_DAYS = 92
 ENTITY_FIELDS = ("id", "name", "level", "provider", "status", "parent_id", "thumbnail_url")
+DRILLABLE = ("campaign", "adset")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +74,27 @@ def _query(
     )
 
 
-async def _check_parent(session: AsyncSession, ctx: AuthContext, parent_id: int | None) -> None:
-    if parent_id is not None and not await queries.entity_exists(session, ctx, parent_id):
+async def _parent(
+    session: AsyncSession, ctx: AuthContext, parent_id: int | None
+) -> dict[str, Any] | None:
+    """The parent entity with its own parent's name; 404 when not in the workspace."""
+    if parent_id is None:
+        return None
+    parent = await queries.entity_with_parent(session, ctx, parent_id)
+    if parent is None:
         raise NotFound("Parent entity not found.", fields=["parent_id"])
+    return parent
 
 
 async def entity_page(
     session: AsyncSession, ctx: AuthContext, req: EntityRequest, clock: Clock
 ) -> dict[str, Any]:
-    """One sorted page of entity rows with totals count and sparklines."""
-    await _check_parent(session, ctx, req.parent_id)
+    """One sorted page of entity rows with totals count and sparklines.
+
+    `parent` names the drilled-into entity and its parent, so a breadcrumb needs no
+    second request.
+    """
+    parent = await _parent(session, ctx, req.parent_id)
     offset = (req.page - 1) * req.page_size
     spec = req.timeframe
     days = resolve(spec.key, spec.start, spec.end, tz=ctx.timezone, clock=clock).days
@@ -90,17 +102,23 @@ async def entity_page(
     series = req.sparkline and days <= SPARKLINE_MAX_DAYS
     query = _query(req, limit=req.page_size, offset=offset, series=series)
     result = await engine.run(session, ctx, query, clock=clock)
+    rows = [_row(r) for r in result.rows]
+    if req.level in DRILLABLE:
+        parents = await queries.with_children(session, ctx, [r["id"] for r in rows])
+        for row in rows:
+            row["has_children"] = row["id"] in parents
     return {
         "timeframe": result.timeframe.to_dict(),
         "data_version": ctx.data_version,
         "level": req.level,
         "parent_id": req.parent_id,
+        "parent": parent,
         "sort": req.sort,
         "order": req.order,
         "page": req.page,
         "page_size": req.page_size,
         "total": result.total_rows,
-        "rows": [_row(r) for r in result.rows],
+        "rows": rows,
     }
 
 
@@ -127,7 +145,7 @@ async def export_csv(
     Rows are fetched a page at a time and turned into CSV text (in a thread) at once, so
     memory holds one page of rows plus compact text, never 100k row objects.
     """
-    await _check_parent(session, ctx, req.parent_id)
+    await _parent(session, ctx, req.parent_id)
     chunks = [_csv_text([], header=True)]
     for offset in range(0, EXPORT_MAX_ROWS, EXPORT_PAGE):
         query = _query(req, limit=EXPORT_PAGE, offset=offset, series=False, compare=False)

@@ -1,4 +1,4 @@
-"""SQL the dashboard needs besides metrics: connection status and entity existence."""
+"""SQL the dashboard needs besides metrics: connection status and entity lookups."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from metricx.models import Connection, Entity, Workspace
 from metricx.tenancy import AuthContext, scoped
@@ -44,7 +45,39 @@ async def workspace_status(
     return name, connections
 
 
-async def entity_exists(session: AsyncSession, ctx: AuthContext, entity_id: int) -> bool:
-    """True when the entity belongs to the caller's workspace."""
-    stmt = scoped(select(Entity.id), Entity, ctx).where(Entity.id == entity_id)
-    return (await session.scalar(stmt)) is not None
+async def entity_with_parent(
+    session: AsyncSession, ctx: AuthContext, entity_id: int
+) -> dict[str, Any] | None:
+    """The entity (id, name, level, provider, parent_id) and its parent's name, in one
+    statement; None when it is not in the caller's workspace."""
+    parent = aliased(Entity)
+    stmt = (
+        scoped(
+            select(
+                Entity.id,
+                Entity.name,
+                Entity.level,
+                Entity.provider,
+                Entity.parent_id,
+                parent.name.label("parent_name"),
+                parent.level.label("parent_level"),
+            ),
+            Entity,
+            ctx,
+        )
+        .outerjoin(
+            parent,
+            (parent.id == Entity.parent_id) & (parent.workspace_id == Entity.workspace_id),
+        )
+        .where(Entity.id == entity_id)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    return dict(row._mapping) if row is not None else None
+
+
+async def with_children(session: AsyncSession, ctx: AuthContext, ids: list[int]) -> set[int]:
+    """Which of `ids` have child entities (served by the workspace/level/parent index)."""
+    if not ids:
+        return set()
+    stmt = scoped(select(Entity.parent_id), Entity, ctx).where(Entity.parent_id.in_(ids)).distinct()
+    return {int(i) for i in (await session.scalars(stmt)) if i is not None}

@@ -177,6 +177,20 @@ class EntityRowOut(BaseModel):
     previous: dict[str, float | None] | None
     delta_pct: dict[str, float | None] | None
     sparkline: list[Point] | None
+    # False for a leaf above ad level (a Performance Max campaign): nothing to drill into.
+    has_children: bool | None = None
+
+
+class EntityParentOut(BaseModel):
+    """The entity a drill-down is inside, with its own parent's name (for breadcrumbs)."""
+
+    id: int
+    name: str
+    level: str
+    provider: str
+    parent_id: int | None
+    parent_name: str | None
+    parent_level: str | None
 
 
 class EntityPage(BaseModel):
@@ -184,6 +198,7 @@ class EntityPage(BaseModel):
     data_version: int
     level: str
     parent_id: int | None
+    parent: EntityParentOut | None = None
     sort: str
     order: Literal["asc", "desc"]
     page: int

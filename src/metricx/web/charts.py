@@ -56,7 +56,8 @@ def _nice_max(value: float) -> float:
 def trend_chart(rows: Any, currency: str, width: int = 760, height: int = 260) -> dict[str, Any]:
     """Lines, gridlines and labels for revenue and spend, current and previous period."""
     rows = [r for r in rows or [] if isinstance(r, dict)]
-    left, right, top, bottom = 56.0, 12.0, 12.0, 28.0
+    # The left margin holds the money labels, also at the phone's larger axis font.
+    left, right, top, bottom = 80.0, 12.0, 12.0, 28.0
     plot_w, plot_h = width - left - right, height - top - bottom
     keys = ("revenue", "spend", "previous_revenue", "previous_spend")
     columns = {k: [to_number(r.get(k)) for r in rows] for k in keys}

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from metricx.attribution import engine as attribution_engine
 from metricx.web import charts
 from metricx.web import format as fmt
+
+MICROS = 1_000_000
+MODEL_LABELS = {
+    "last_click": "Last click",
+    "first_click": "First click",
+    "linear": "Linear",
+    "time_decay": "Time decay",
+    "position_based": "Position based",
+}
 
 KPI_LABELS = {
     "revenue": "Revenue",
@@ -58,9 +68,82 @@ def _entity_row(row: dict[str, Any], currency: str) -> dict[str, Any]:
 
 def _safe_image(url: Any) -> str | None:
     # The CSP allows only same-origin and data: images; other URLs would just be blocked.
-    if isinstance(url, str) and (url.startswith("/") and not url.startswith("//")):
+    if not isinstance(url, str):
+        return None
+    if url.startswith("/") and not url.startswith("//"):
+        return url
+    if url.startswith("data:image/"):
         return url
     return None
+
+
+def money_micros(value: Any, currency: str) -> str:
+    """Integer micros (the attribution API's money) as money in `currency`."""
+    number = fmt.to_number(value)
+    return fmt.money(None if number is None else number / MICROS, currency)
+
+
+def attribution_models() -> list[tuple[str, str]]:
+    """(key, label) of every model the attribution engine accepts, in its order."""
+    return [(m, MODEL_LABELS.get(m, fmt.provider(m))) for m in attribution_engine.MODELS]
+
+
+def attribution_windows() -> list[tuple[int, str]]:
+    """(days, label) of every window the attribution engine accepts."""
+    return [(d, f"{d} day{'s' if d != 1 else ''}") for d in attribution_engine.WINDOWS]
+
+
+def feed_item(order: dict[str, Any], currency: str) -> dict[str, Any]:
+    """One attributed order of `reads.feed` / the dashboard block's `feed`.
+
+    Order money is stored in workspace-currency micros (sync.writer.OrderRow), so it is
+    shown in the workspace's currency; the first credited touch names the channel and,
+    when matched to an ad entity, the ad.
+    """
+    touches = _list(order.get("touches"))
+    first = touches[0] if touches else {}
+    entity = _dict(first.get("entity"))
+    number = str(order.get("order_number") or order.get("order_id") or fmt.DASH)
+    return {
+        "order": number.lstrip("#") or fmt.DASH,
+        "revenue": money_micros(order.get("revenue_micros"), currency),
+        "channel": fmt.provider(first.get("channel")) if first else fmt.DASH,
+        "campaign": str(entity.get("name") or ""),
+        "when": fmt.ago(order.get("created_at")),
+        "created_at": str(order.get("created_at") or ""),
+    }
+
+
+def attribution_view(block: Any, currency: str) -> dict[str, Any] | None:
+    """The attribution card from `dashboard_attribution_block` (money in micros)."""
+    if not isinstance(block, dict):
+        return None
+    currency = str(block.get("currency") or currency)
+    model = str(block.get("model") or "")
+    window = block.get("window_days")
+    return {
+        "revenue": money_micros(block.get("attributed_revenue_micros"), currency),
+        "orders": fmt.count(block.get("attributed_orders")),
+        "all_orders": fmt.count(block.get("orders")),
+        "rate": fmt.percent(block.get("attribution_rate")),
+        "computed": bool(block.get("computed", True)),
+        "model": MODEL_LABELS.get(model, fmt.provider(model)) if model else "",
+        "window": f"{window}-day window" if window else "",
+        "channels": [
+            {
+                "key": str(c.get("channel") or ""),
+                "name": fmt.provider(c.get("channel")),
+                "revenue": money_micros(c.get("revenue_micros"), currency),
+                "orders": fmt.count(c.get("orders")),
+                "share": fmt.percent(c.get("share")),
+            }
+            # Channels by revenue; the unattributed remainder last, it is not a channel.
+            for c in sorted(
+                _list(block.get("channels")), key=lambda c: c.get("channel") == "unattributed"
+            )
+        ],
+        "latest": [feed_item(o, currency) for o in _list(block.get("feed"))[:10]],
+    }
 
 
 def _connection(row: dict[str, Any]) -> dict[str, Any]:
@@ -83,36 +166,10 @@ def dashboard_view(payload: dict[str, Any]) -> dict[str, Any]:
     timeframe = _dict(payload.get("timeframe"))
     status = _dict(payload.get("status"))
     freshness = _dict(status.get("freshness"))
-    synced_at = freshness.get("last_synced_at") or freshness.get("last_success_at")
+    synced_at = freshness.get("last_success_at")
     connections = [_connection(c) for c in _list(status.get("connections"))]
-    attribution = payload.get("attribution")
     kpis = [kpi_card(k, currency) for k in _list(payload.get("kpis"))]
     chart = charts.trend_chart(payload.get("chart"), currency)
-    attribution_view = None
-    if isinstance(attribution, dict):
-        attribution_view = {
-            "revenue": fmt.money(attribution.get("attributed_revenue"), currency),
-            "orders": fmt.count(attribution.get("attributed_orders")),
-            "rate": fmt.percent(attribution.get("attribution_rate")),
-            "channels": [
-                {
-                    "name": fmt.provider(c.get("channel") or c.get("provider")),
-                    "revenue": fmt.money(c.get("revenue"), currency),
-                    "orders": fmt.count(c.get("orders")),
-                }
-                for c in _list(attribution.get("by_channel"))
-            ],
-            "latest": [
-                {
-                    "order": o.get("order_number") or o.get("order_id") or fmt.DASH,
-                    "revenue": fmt.money(o.get("revenue"), currency),
-                    "channel": fmt.provider(o.get("channel") or o.get("provider")),
-                    "campaign": o.get("campaign_name") or "",
-                    "when": fmt.ago(o.get("attributed_at") or o.get("created_at")),
-                }
-                for o in _list(attribution.get("latest_orders"))[:10]
-            ],
-        }
     return {
         "workspace": {
             "id": workspace.get("id"),
@@ -144,14 +201,11 @@ def dashboard_view(payload: dict[str, Any]) -> dict[str, Any]:
         ],
         "top_creatives": [_entity_row(r, currency) for r in _list(payload.get("top_creatives"))],
         "unit_economics": [_entity_row(r, currency) for r in _list(payload.get("unit_economics"))],
-        "attribution": attribution_view,
+        "attribution": attribution_view(payload.get("attribution"), currency),
         "connections": connections,
         "freshness": {
             "synced": fmt.ago(synced_at),
             "synced_at": str(synced_at or ""),
-            "latest_date": fmt.long_date(freshness.get("latest_data_date"))
-            if freshness.get("latest_data_date")
-            else None,
         },
         "is_new": not connections,
         "has_data": any(k["value"] != fmt.DASH for k in kpis) or not chart["empty"],
@@ -162,6 +216,7 @@ def entity_view(row: dict[str, Any], currency: str) -> dict[str, Any]:
     """One campaigns-table row: formatted text plus raw numbers for client-side sorting."""
     out = _entity_row(row, currency)
     out.update(
+        has_children=row.get("has_children"),
         status=str(row.get("status") or ""),
         cpc=fmt.money(row.get("cpc"), currency),
         ctr=fmt.percent_points(row.get("ctr")),

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from metricx.models import Connection, Membership, Workspace
+from metricx.models import Membership, Workspace
 
 
 async def workspaces_for_user(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
@@ -28,20 +28,3 @@ async def workspaces_for_user(session: AsyncSession, user_id: int) -> list[dict[
 async def workspace_row(session: AsyncSession, workspace_id: int) -> Workspace | None:
     """The workspace row for the settings page (the caller's membership is already checked)."""
     return await session.get(Workspace, workspace_id)
-
-
-async def connection_statuses(session: AsyncSession, workspace_id: int) -> list[dict[str, Any]]:
-    """Connections of one workspace with their sync status, for the placeholder payload."""
-    rows = await session.execute(
-        select(
-            Connection.id,
-            Connection.provider,
-            Connection.name,
-            Connection.status,
-            Connection.last_success_at,
-            Connection.last_error,
-        )
-        .where(Connection.workspace_id == workspace_id)
-        .order_by(Connection.provider, Connection.name)
-    )
-    return [dict(r._mapping) for r in rows]

@@ -116,13 +116,13 @@ async def campaigns(request: Request, session: SessionDep, workspace_id: str) ->
     for row in rows:
         row["href"] = (
             f"?{tf_query}&" + urlencode({"level": child, "parent_id": row["id"]})
-            if child and row["id"] is not None
+            if child and row["id"] is not None and row["has_children"] is not False
             else None
         )
-    parent = (result or {}).get("parent") if result else None
-    if parent_id and not isinstance(parent, dict):
-        owner = "Campaign" if level == "adset" else "Ad set"
-        parent = {"id": int(parent_id), "name": f"{owner} #{parent_id}"}
+    # The service names the drilled-into entity and its parent (never looked up here).
+    parent = (result or {}).get("parent")
+    if not isinstance(parent, dict):
+        parent = None
     return render(
         request,
         "campaigns.html",
@@ -165,6 +165,8 @@ async def settings(request: Request, session: SessionDep, workspace_id: str) -> 
             "origin": origin,
             "timezones": _timezones(),
             "currencies": _currencies(),
+            "attribution_models": present.attribution_models(),
+            "attribution_windows": present.attribution_windows(),
         },
     )
 

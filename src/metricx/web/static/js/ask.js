@@ -49,7 +49,9 @@
     var NS = "http://www.w3.org/2000/svg";
     var raw = values.map(num);
     var max = Math.max.apply(null, raw.map(function (v) { return Math.abs(Number(v) || 0); }).concat([1]));
-    var rowH = 26, width = 560, labelW = 180;
+    // Drawn at the width it is shown at (1 unit = 1 px), so labels stay legible on a phone.
+    var width = Math.max(280, Math.min(720, visualEl.clientWidth || 560));
+    var rowH = 26, labelW = Math.round(Math.min(180, width * 0.3));
     var svg = document.createElementNS(NS, "svg");
     svg.setAttribute("viewBox", "0 0 " + width + " " + (labels.length * rowH + 4));
     svg.setAttribute("class", "bars");
@@ -59,7 +61,9 @@
       var y = i * rowH + 4;
       var t = document.createElementNS(NS, "text");
       t.setAttribute("x", "0"); t.setAttribute("y", String(y + 14)); t.setAttribute("class", "axis");
-      t.textContent = String(label).slice(0, 28);
+      var chars = Math.max(8, Math.floor(labelW / 6.5));
+      var name = String(label);
+      t.textContent = name.length > chars ? name.slice(0, chars - 1) + "…" : name;
       var r = document.createElementNS(NS, "rect");
       var w = Math.max(2, (Math.abs(Number(raw[i]) || 0) / max) * (width - labelW - 70));
       r.setAttribute("x", String(labelW)); r.setAttribute("y", String(y)); r.setAttribute("height", "18");

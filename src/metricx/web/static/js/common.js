@@ -64,6 +64,30 @@
     return (n < 0 ? "-" : "") + (SYMBOLS[currency] || (currency || "") + " ") + text;
   }
 
+  // The same names as metricx.web.format.provider, so polled rows read like rendered ones.
+  var PROVIDERS = {
+    meta: "Meta", google: "Google Ads", tiktok: "TikTok", shopify: "Shopify", csv: "CSV import",
+    direct: "Direct", organic: "Organic", email: "Email"
+  };
+  function provider(key) {
+    key = String(key || "");
+    if (PROVIDERS[key]) return PROVIDERS[key];
+    if (!key) return "—";
+    return key.split("_").map(function (w) { return w.charAt(0).toUpperCase() + w.slice(1).toLowerCase(); }).join(" ");
+  }
+
+  // "4 min ago", as metricx.web.format.ago says it.
+  function ago(iso) {
+    if (!iso) return "never";
+    var seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+    if (isNaN(seconds)) return "—";
+    if (seconds < 60) return "just now";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
+    if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
+    var days = Math.floor(seconds / 86400);
+    return days + (days === 1 ? " day ago" : " days ago");
+  }
+
   function errorText(result, fallback) {
     if (result.status === 0) return "You seem to be offline. Check your connection and try again.";
     if (result.status === 401) return "Your session has ended. Sign in again.";
@@ -92,5 +116,8 @@
     });
   });
 
-  window.mx = { api: api, csrf: csrf, el: el, money: money, errorText: errorText, replace: replace };
+  window.mx = {
+    api: api, csrf: csrf, el: el, money: money, errorText: errorText, replace: replace,
+    provider: provider, ago: ago
+  };
 })();

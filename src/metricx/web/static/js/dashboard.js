@@ -51,28 +51,29 @@
     });
   }
 
+  // GET .../attribution/feed answers {model, window_days, orders: [...]} (attribution.reads.feed):
+  // each order has order_number, created_at, currency, revenue_micros and its credited
+  // touches; the first touch names the channel and, when matched, the ad entity. Order money
+  // is stored in the workspace's currency (micros), so it is shown in that currency.
   function feedItems(data) {
-    return Array.isArray(data) ? data : (data && (data.items || data.orders)) || [];
-  }
-
-  function orderRevenue(o) {
-    if (o.revenue !== undefined && o.revenue !== null) return o.revenue;
-    if (o.revenue_micros !== undefined && o.revenue_micros !== null) return o.revenue_micros / 1e6;
-    return null;
+    return (data && Array.isArray(data.orders)) ? data.orders : [];
   }
 
   function renderFeed(list, items) {
     var currency = list.getAttribute("data-currency") || "USD";
     if (!items.length) return;
     mx.replace(list, items.slice(0, 8).map(function (o) {
-      var touch = (o.touches && o.touches[0]) || {};
-      var channel = o.channel || o.provider || touch.channel || "";
-      var campaign = o.campaign_name || (touch.entity && touch.entity.name) || "";
-      var extra = [channel, campaign].filter(Boolean).join(" · ");
+      var touch = (o.touches && o.touches[0]) || null;
+      var entity = touch && touch.entity;
+      var meta = [touch ? mx.provider(touch.channel) : "—"];
+      if (entity && entity.name) meta.push(String(entity.name));
+      var number = String(o.order_number || o.order_id || "—").replace(/^#+/, "") || "—";
+      var revenue = o.revenue_micros === null || o.revenue_micros === undefined ? null : o.revenue_micros / 1e6;
+      var when = el("time", { datetime: o.created_at || "", text: mx.ago(o.created_at) });
       return el("li", {}, [
-        el("span", { class: "feed-order", text: "#" + (o.order_number || o.order_id || "—") }), " ",
-        el("span", { class: "feed-rev", text: mx.money(orderRevenue(o), o.currency || currency) }), " ",
-        el("span", { class: "muted", text: extra })
+        el("span", { class: "feed-order", text: "#" + number }), " ",
+        el("span", { class: "feed-rev", text: mx.money(revenue, currency) }), " ",
+        el("span", { class: "muted feed-meta" }, [meta.join(" · ") + " · ", when])
       ]);
     }));
   }

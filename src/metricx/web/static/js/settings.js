@@ -6,18 +6,6 @@
   var root = document.querySelector("[data-settings]");
   if (!root) return;
   var canWrite = root.getAttribute("data-can-write") === "true";
-  var PROVIDERS = { meta: "Meta", google: "Google Ads", tiktok: "TikTok", shopify: "Shopify", csv: "CSV import" };
-
-  function ago(iso) {
-    if (!iso) return "never";
-    var seconds = (Date.now() - new Date(iso).getTime()) / 1000;
-    if (isNaN(seconds)) return "—";
-    if (seconds < 60) return "just now";
-    if (seconds < 3600) return Math.floor(seconds / 60) + " min ago";
-    if (seconds < 86400) return Math.floor(seconds / 3600) + " h ago";
-    return Math.floor(seconds / 86400) + " days ago";
-  }
-
   function list(data, key) {
     return Array.isArray(data) ? data : (data && (data[key] || data.items)) || [];
   }
@@ -56,10 +44,10 @@
           });
         }
         return el("li", { class: "conn-item" }, [
-          el("span", { class: "conn-name" }, [el("strong", { text: c.name || PROVIDERS[c.provider] || c.provider }), " ",
-            el("span", { class: "muted small", text: PROVIDERS[c.provider] || c.provider || "" })]),
+          el("span", { class: "conn-name" }, [el("strong", { text: c.name || mx.provider(c.provider) }), " ",
+            el("span", { class: "muted small", text: mx.provider(c.provider) || "" })]),
           el("span", { class: "badge badge-" + status.replace(/[^a-z_]/g, ""), text: status.replace(/_/g, " ") }),
-          el("span", { class: "muted small", text: "Last success " + ago(c.last_success_at) + (c.last_error ? " · " + c.last_error : "") }),
+          el("span", { class: "muted small", text: "Last success " + mx.ago(c.last_success_at) + (c.last_error ? " · " + c.last_error : "") }),
           button, note
         ]);
       }))]);
