@@ -10,6 +10,12 @@ Two test hooks sit in front of the app, both outside its routes:
 - the job queue drops `sync_connection` jobs (recorded in `jobs`): demo connections have
   no provider behind them, and a test must never call one. Other jobs (the attribution
   recompute after a settings change) run as in production.
+
+The OAuth connect flow is real too: a fake Meta Graph server (tests/fakes/meta.py) runs on
+another loopback port and the app's settings point at it (`meta.app_settings()`), so the
+settings page's Connect Meta button goes start → fake consent dialog → callback → picker →
+a real connection. The fake only answers the app; it writes nothing to the demo data, and
+the first sync of a connection made through it is dropped like any other.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from metricx.models import Membership, User
 from metricx.workspaces.service import create_workspace
 from tests.conftest import test_settings
 from tests.factories import Tenant, make_tenant
+from tests.fakes.meta import FakeMeta
 
 T = TypeVar("T")
 
@@ -58,6 +65,7 @@ class LiveServer:
     jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
     database: Database | None = None
+    meta: FakeMeta | None = None
 
     def run(self, work: Callable[[Database], Awaitable[T]], timeout: float = 30) -> T:
         """Run `work(database)` on the server's event loop (its database lives there)."""
@@ -172,10 +180,16 @@ def start_live_server(tmp: Path) -> tuple[LiveServer, uvicorn.Server, threading.
     """Migrate and load a SQLite file, then serve the app until `server.should_exit`."""
     url = f"sqlite+aiosqlite:///{tmp / 'browser.db'}"
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    # The provider behind "Connect Meta": one synced account and one more the user can see.
+    meta = FakeMeta(ads=1, days=1, other_accounts=1)
+    meta.start()
     # No scheduler: nothing runs behind the tests' backs.
-    settings = test_settings(url, scheduler_interval_seconds=0)
+    settings = test_settings(
+        url, scheduler_interval_seconds=0, public_url=base, **meta.app_settings()
+    )
     app: FastAPI = create_app(settings)
-    live = LiveServer(url=f"http://127.0.0.1:{port}", tenant=Tenant(0, 0, ""), database_url=url)
+    live = LiveServer(url=base, tenant=Tenant(0, 0, ""), database_url=url, meta=meta)
     app.add_middleware(TestHooks, live=live)
 
     async def hold_syncs(app: FastAPI) -> None:
@@ -216,6 +230,7 @@ def start_live_server(tmp: Path) -> tuple[LiveServer, uvicorn.Server, threading.
     thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
     thread.start()
     if not ready.wait(60) or failed:
+        meta.stop()
         raise RuntimeError(f"live server did not seed: {failed}")
     for _ in range(300):
         if server.started:
@@ -224,7 +239,9 @@ def start_live_server(tmp: Path) -> tuple[LiveServer, uvicorn.Server, threading.
     return live, server, thread
 
 
-def stop_live_server(server: uvicorn.Server, thread: threading.Thread) -> None:
-    """Stop serving and wait for the thread."""
+def stop_live_server(live: LiveServer, server: uvicorn.Server, thread: threading.Thread) -> None:
+    """Stop serving and wait for the thread, then stop the fake provider."""
     server.should_exit = True
     thread.join(20)
+    if live.meta is not None:
+        live.meta.stop()

@@ -48,7 +48,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     try:
         yield server_info
     finally:
-        stop_live_server(server, thread)
+        stop_live_server(server_info, server, thread)
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,7 @@ class Watch:
         self.errors: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self.app_host = urlparse(live.url).netloc
+        self.hosts = {self.app_host}  # a test that leaves the app on purpose adds the host
         page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.requests.append((r.resource_type, r.url)))
@@ -92,7 +93,7 @@ class Watch:
         foreign = [
             u
             for _, u in self.requests
-            if not u.startswith("data:") and urlparse(u).netloc != self.app_host
+            if not u.startswith("data:") and urlparse(u).netloc not in self.hosts
         ]
         assert foreign == [], foreign
 
@@ -444,19 +445,72 @@ def test_every_field_on_the_dashboard_and_settings_has_an_accessible_name(page, 
         assert page.get_by_label(label, exact=True).count() == 1, label
 
 
-def test_settings_oauth_picker_connects_the_picked_accounts(page, live) -> None:
-    # Where the OAuth callback sends the browser: the grant rides in ?oauth= once.
-    page.goto(f"{dash(live)}/settings?oauth=GRANT-1#connections")
+def _connect_meta(page, live: LiveServer) -> str:  # type: ignore[no-untyped-def]
+    """Click Connect Meta; the fake approves; back on settings, the picker's text."""
+    page.goto(f"{dash(live)}/settings#connections")
+    page.locator("#connections button", has_text="Connect Meta").click()
+    # start → the fake's consent dialog → the callback → here, with the grant in ?oauth= once.
+    page.wait_for_url(f"**{dash(live)}/settings**")
     page.wait_for_selector("[data-oauth-picker] [data-account]")
     assert "oauth=" not in page.url  # dropped from the address bar and history
-    picker = page.inner_text("[data-oauth-picker]")
-    assert "Brand EU" in picker and "already connected" in picker
-    assert "oauth_accounts:GRANT-1" in live.calls
-    page.check("[data-account][value=act_1]")
+    return str(page.inner_text("[data-oauth-picker]"))
+
+
+def test_settings_oauth_picker_connects_the_picked_accounts(page, live) -> None:
+    meta = live.meta
+    assert meta is not None
+    page.watch.hosts.add(urlparse(meta.url).netloc)  # the provider's dialog is the flow
+    ws = live.tenant.workspace_id
+    oauth = f"{api(live)}/connections/oauth"
+    before, dialogs, tokens = len(live.calls), meta.calls["dialog"], meta.calls["oauth_token"]
+
+    picker = _connect_meta(page, live)
+    assert "Fake Meta Account" in picker and "Other account 1" in picker, picker
+    assert "already connected" not in picker
+    calls = live.calls[before:]
+    for call in (
+        f"POST {oauth}/meta/start",
+        "GET /api/oauth/meta/callback",
+        f"GET {dash(live)}/settings",
+        f"GET {oauth}/accounts",
+    ):
+        assert call in calls, (call, calls)
+    assert meta.calls["dialog"] == dialogs + 1
+    assert meta.calls["oauth_token"] == tokens + 2  # the code, then the long-lived exchange
+
+    page.check("[data-account][value=act_9000000001]")
     page.locator("[data-oauth-picker] button", has_text="Connect selected").click()
     page.wait_for_selector("text=Connected 1 account; the first sync is queued.")
-    assert "oauth_connect:True:GRANT-1:act_1" in live.calls
+    assert f"POST {oauth}/accounts" in live.calls[before:]
+
+    async def connected(db: Database) -> list[Connection]:
+        async with db.transaction() as s:
+            query = select(Connection).where(
+                Connection.workspace_id == ws, Connection.external_account_id.like("act_%")
+            )
+            return list(await s.scalars(query))
+
+    (conn,) = live.run(connected)
+    assert (conn.provider, conn.external_account_id) == ("meta", "act_9000000001")
+    assert conn.name == "Other account 1" and conn.credentials_encrypted
+    # Its first sync was queued, and dropped: it never reaches the fake.
+    assert ("sync_connection", {"connection_id": conn.id}) in live.jobs
+    assert set(meta.calls) == {"dialog", "oauth_token", "adaccounts"}, meta.calls
     assert page.is_visible("#connections button:has-text('Connect Meta')")
+
+    # Connecting again: the picker marks the account this workspace now has.
+    picker = _connect_meta(page, live)
+    assert "act_9000000001 · EUR · Europe/Berlin · already connected" in picker, picker
+    assert picker.count("already connected") == 1
+    assert meta.calls["dialog"] == dialogs + 2
+
+    # Leave the demo as it was for the tests after this one (the real DELETE endpoint).
+    gone = page.evaluate(
+        "(url) => window.mx.api(url, { method: 'DELETE' }).then((r) => r.status)",
+        f"{api(live)}/connections/{conn.id}",
+    )
+    assert gone == 204 and live.run(connected) == []
+
     page.goto(f"{dash(live)}/settings?oauth_error=denied#connections")
     page.wait_for_selector("text=Connecting was cancelled at the provider")
     assert "oauth_error" not in page.url
