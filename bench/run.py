@@ -96,6 +96,8 @@ def ensure_dataset(args: argparse.Namespace, env: dict[str, str]) -> int:
     facts = asyncio.run(scalar(db_url, "SELECT count(*) FROM metric_facts")) or 0
     if facts >= args.facts * 0.98:
         log(f"reusing {args.db}: {facts:,} facts")
+        # A reused dataset may predate the summaries or have rolled over a day.
+        metricx("db", "refresh-summaries", env=env)
         return int(facts)
     log(
         f"loading {args.db}: {args.workspaces} workspaces x {args.days} days (target "

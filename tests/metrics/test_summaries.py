@@ -53,14 +53,16 @@ async def _rows(db: Database, ctx: AuthContext, query: dict[str, Any], clock=sys
     return [r.to_dict() for r in result.rows], result.total_rows
 
 
-def _query(level: str, timeframe: str, compare: bool, provider: str | None) -> dict[str, Any]:
+def _query(
+    level: str, timeframe: str, compare: bool, provider: str | None, data_only: bool = False
+) -> dict[str, Any]:
     return {
         "metrics": METRICS,
         "timeframe": timeframe,
         "compare": compare,
         "totals": False,
         "filters": {"provider": [provider] if provider else []},
-        "breakdown": {"by": level, "sort": "spend", "limit": 50},
+        "breakdown": {"by": level, "sort": "spend", "limit": 50, "with_data_only": data_only},
     }
 
 
@@ -69,11 +71,11 @@ async def _assert_same_as_facts(db: Database, ctx: AuthContext, clock=system_clo
     for level in ("ad", "adset", "campaign"):
         for timeframe in summaries.SUMMARY_PRESETS:
             for compare in (False, True):
-                for provider in (None, "google"):
-                    q = _query(level, timeframe, compare, provider)
+                for provider, data_only in ((None, False), ("google", False), (None, True)):
+                    q = _query(level, timeframe, compare, provider, data_only)
                     got = await _rows(db, ctx, q, clock)
                     want = await _rows(db, facts_ctx, q, clock)
-                    assert got == want, (level, timeframe, compare, provider)
+                    assert got == want, (level, timeframe, compare, provider, data_only)
                     assert want[1] > 0
 
 
@@ -92,6 +94,25 @@ async def test_summary_rows_equal_fact_rows_and_are_read(db: Database) -> None:
         recorder.close()
     assert "entity_summaries" in recorder.sql[0] and "metric_facts" not in recorder.sql[0]
     assert "metric_facts" in recorder.sql[-1] and "entity_summaries" not in recorder.sql[-1]
+
+
+async def test_with_data_only_ranks_just_the_entities_with_data(db: Database) -> None:
+    today = local_today("UTC")
+    ds = await build(db, today=today, days=70)
+    ctx = await _ctx(db, ds)
+    everything, total = await _rows(db, ctx, _query("ad", "last_7_days", False, None))
+    ranked, with_data = await _rows(db, ctx, _query("ad", "last_7_days", False, None, True))
+    # The paused Meta campaign's ads still have facts; ads without any are left out.
+    assert [r for r in everything if r["values"]["impressions"]] == ranked
+    assert with_data == len(ranked) <= total
+    top = await _rows(db, ctx, {**_query("ad", "last_7_days", False, None, True),
+                                "breakdown": {"by": "ad", "sort": "roas", "limit": 3,
+                                              "with_data_only": True}})  # fmt: skip
+    facts = await _rows(db, dataclasses.replace(ctx, summary_end=None),
+                        {**_query("ad", "last_7_days", False, None, True),
+                         "breakdown": {"by": "ad", "sort": "roas", "limit": 3,
+                                       "with_data_only": True}})  # fmt: skip
+    assert top == facts and len(top[0]) == 3
 
 
 async def test_fact_writes_and_deletes_keep_the_summary_in_step(db: Database) -> None:

@@ -146,7 +146,12 @@ async def build_dashboard(
             "metrics": CREATIVE_METRICS,
             "compare": False,
             "totals": False,
-            "breakdown": {"by": "ad", "sort": "spend", "limit": TOP_CREATIVES},
+            "breakdown": {
+                "by": "ad",
+                "sort": "spend",
+                "limit": TOP_CREATIVES,
+                "with_data_only": True,
+            },
         }
     )
     campaigns = await run(
@@ -155,7 +160,12 @@ async def build_dashboard(
             "metrics": CAMPAIGN_METRICS,
             "compare": False,
             "totals": False,
-            "breakdown": {"by": "campaign", "sort": "spend", "limit": TOP_CAMPAIGNS},
+            "breakdown": {
+                "by": "campaign",
+                "sort": "spend",
+                "limit": TOP_CAMPAIGNS,
+                "with_data_only": True,
+            },
         }
     )
     name, connections = await queries.workspace_status(session, ctx)

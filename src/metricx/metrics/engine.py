@@ -283,6 +283,7 @@ async def _entity_breakdown(
         limit=bd.limit,
         offset=bd.offset,
         compare=query.compare,
+        with_data_only=bd.with_data_only,
     )
     res.total_rows = total
     series: dict[int, dict[date, Sums]] = {}

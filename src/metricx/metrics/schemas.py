@@ -43,6 +43,9 @@ class Breakdown(BaseModel):
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(default=50, ge=1, le=100_000)
     offset: int = Field(default=0, ge=0, le=10_000_000)
+    with_data_only: bool = Field(
+        default=False, description="entity rows: list only those with data in the period"
+    )
 
     @field_validator("sort")
     @classmethod
