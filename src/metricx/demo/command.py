@@ -112,7 +112,8 @@ def demo(
         f"[bold]{STAR_CAMPAIGN_NAME}[/bold] over the last 7 days"
     )
     console.print(
-        f"sign in at http://127.0.0.1:8000 as [bold]{DEMO_EMAIL}[/bold] / "
+        # `make run` and `metricx serve` say where they listen; the demo doesn't know.
+        f"sign in as [bold]{DEMO_EMAIL}[/bold] / "
         f"[bold]{DEMO_PASSWORD}[/bold]"
     )
 
