@@ -266,22 +266,24 @@ def wrk(url: str, token: str, connections: int, duration: int) -> dict[str, Any]
 
 
 def old_style_calls(ws: int, tf: str) -> list[tuple[str, str, dict[str, Any] | None]]:
-    """The nine widget calls the old page made one after another."""
+    """The nine widget calls the old page made one after another (one per widget)."""
     p = f"/api/workspaces/{ws}"
     return [
         ("GET", "/api/auth/me", None),
-        ("GET", "/api/workspaces", None),
         ("GET", f"{p}/status", None),
         ("GET", f"{p}/dashboard/kpis?timeframe={tf}", None),
+        # The revenue-vs-spend chart: both series with the previous period.
+        ("POST", f"{p}/kpis", {"metrics": ["spend", "revenue"], "timeframe": tf}),
+        # The spend mix, one platform at a time as the old widget did (here just Meta).
         (
             "POST",
             f"{p}/kpis",
-            {"metrics": ["spend", "revenue"], "timeframe": tf, "breakdown": "day"},
+            {"metrics": ["spend"], "timeframe": tf, "filters": {"provider": ["meta"]}},
         ),
-        ("POST", f"{p}/kpis", {"metrics": ["spend"], "timeframe": tf, "breakdown": "provider"}),
-        ("GET", f"{p}/entities?level=ad&timeframe={tf}&sort=spend&page_size=5", None),
+        ("GET", f"{p}/entities?level=ad&timeframe={tf}&sort=spend&page_size=6", None),
         ("GET", f"{p}/entities?level=campaign&timeframe={tf}&sort=spend&page_size=20", None),
         ("GET", f"{p}/attribution/summary?timeframe={tf}", None),
+        ("GET", f"{p}/attribution/feed", None),
     ]
 
 
@@ -296,6 +298,8 @@ async def old_vs_unified(base: str, token: str, ws: int, rounds: int) -> dict[st
             for method, path, body in old_style_calls(ws, tf):
                 r = await client.request(method, path, json=body)
                 statuses.add(r.status_code)
+                if r.status_code != 200:
+                    raise RuntimeError(f"old-style call {method} {path}: {r.status_code} {r.text}")
             old.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             r = await client.get(f"/api/workspaces/{ws}/dashboard?timeframe={tf}")

@@ -292,16 +292,20 @@ async def pixel_health(session: AsyncSession, ctx: AuthContext) -> dict[str, Any
 
 
 async def dashboard_attribution_block(
-    session: AsyncSession, ctx: AuthContext, start: date, end: date
+    session: AsyncSession,
+    ctx: AuthContext,
+    start: date,
+    end: date,
+    known: queries.OrderTotals | None = None,
 ) -> dict[str, Any] | None:
     """The dashboard's `attribution` key: summary and latest orders; None without orders.
 
     At most three statements with a context from the edge: the order totals (which also
     say whether the workspace has any order), the credit by channel and confidence, and
-    the feed.
+    the feed. `known` totals of the period (the dashboard's KPIs have them) save the first.
     """
     model, window = await choose(session, ctx, None, None)
-    totals = await queries.order_totals(session, ctx, start, end)
+    totals = known if known is not None else await queries.order_totals(session, ctx, start, end)
     if not totals.any_orders:
         return None
     block = await _summary(session, ctx, start, end, model, window, totals)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metricx.attribution.queries import OrderTotals
 from metricx.attribution.reads import dashboard_attribution_block
 from metricx.cache import Cache
 from metricx.dashboard import queries
@@ -169,7 +170,9 @@ async def build_dashboard(
         }
     )
     name, connections = await queries.workspace_status(session, ctx)
-    attribution = await dashboard_attribution_block(session, ctx, tf.start, tf.end)
+    attribution = await dashboard_attribution_block(
+        session, ctx, tf.start, tf.end, known=_order_totals(main)
+    )
     return {
         "workspace": {
             "id": ctx.workspace_id,
@@ -208,6 +211,19 @@ async def build_dashboard(
         "attribution": attribution,
         "status": _status(connections),
     }
+
+
+def _order_totals(result: engine.QueryResult) -> OrderTotals | None:
+    """The period's order totals from the KPI query, when they show the shop has orders.
+
+    Orders in either period prove the workspace has orders; with none, the attribution
+    block asks the database whether there are any at all.
+    """
+    orders = int(result.sums.get("orders") or 0)
+    previous = int((result.previous_sums or {}).get("orders") or 0)
+    if not orders and not previous:
+        return None
+    return OrderTotals(orders, int(result.sums.get("order_revenue") or 0), True)
 
 
 def _chart(result: engine.QueryResult) -> list[dict[str, Any]]:

@@ -113,8 +113,7 @@ def demo(
     )
     console.print(
         # `make run` and `metricx serve` say where they listen; the demo doesn't know.
-        f"sign in as [bold]{DEMO_EMAIL}[/bold] / "
-        f"[bold]{DEMO_PASSWORD}[/bold]"
+        f"sign in as [bold]{DEMO_EMAIL}[/bold] / [bold]{DEMO_PASSWORD}[/bold]"
     )
 
 

@@ -89,27 +89,38 @@ async def entity_rows(
     sums: list[Any] = []
     for key, column in AD_COLUMNS.items():
         col = getattr(source, column)
+        if not compare:
+            # Every row read is in the current period: a plain sum is a third cheaper.
+            sums.append(func.sum(col).label(key))
+            continue
         sums.append(func.sum(case((is_current, col), else_=0)).label(key))
-        if compare:
-            sums.append(func.sum(case((is_current, 0), else_=col)).label(f"prev_{key}"))
+        sums.append(func.sum(case((is_current, 0), else_=col)).label(f"prev_{key}"))
     if filters.provider:
         agg_where.append(source.provider.in_(filters.provider))
     if rolled:
         target = EntitySummary.entity_id
         agg_select = select(target.label("target_id"), *sums).where(*agg_where)
+        agg = scoped(agg_select, source, ctx).group_by(target).subquery("agg")
     else:
+        # Sum per fact entity first (tens of thousands of facts become a few thousand
+        # rows), then roll those up through the tree: far fewer rows to join.
+        per_entity = (
+            scoped(select(source.entity_id, *sums).where(*agg_where), source, ctx)
+            .group_by(source.entity_id)
+            .subquery("per_entity")
+        )
         # Status and name describe the listed rows themselves, so they filter the listing.
         entities = tree.mapping(
             ctx, filters.model_copy(update={"status": [], "name_contains": None}), level=level
         )
-        target = entities.c.target_id
-        agg_select = (
-            select(target, *sums)
-            .select_from(source)
-            .join(entities, entities.c.entity_id == source.entity_id)
-            .where(*agg_where)
+        measures = [c for c in per_entity.c if c.key != "entity_id"]
+        agg = (
+            select(entities.c.target_id, *(func.sum(c).label(c.key) for c in measures))
+            .select_from(per_entity)
+            .join(entities, entities.c.entity_id == per_entity.c.entity_id)
+            .group_by(entities.c.target_id)
+            .subquery("agg")
         )
-    agg = scoped(agg_select, source, ctx).group_by(target).subquery("agg")
     row = aliased(Entity, name="t")
     if (
         rolled
