@@ -24,6 +24,7 @@ from metricx.tenancy import AuthContext, scoped
 # Trees are at most account > campaign > adset > ad > creative: three parent hops reach
 # every ancestor that a breakdown or filter can name.
 HOPS = 3
+LEVEL_DEPTH = {"account": 0, "campaign": 1, "adset": 2, "ad": 3, "creative": 4}
 
 
 def name_like(col: Any, needle: str) -> ColumnElement[bool]:
@@ -56,7 +57,12 @@ def mapping(
     count for the campaign); entities without one are left out. Status and name filters
     apply to the ancestor at `filter_level`; `only` keeps entities whose target is listed.
     """
-    nodes = [aliased(Entity, name=f"e{i}") for i in range(HOPS + 1)]
+    hops = HOPS
+    if level is not None and not (filters.entity_ids or filters.parent_id or filter_level):
+        # Only the hops from the deepest level up to `level` can reach it (an ad is one
+        # hop above a creative): fewer self-joins of the workspace's entities.
+        hops = min(HOPS, LEVEL_DEPTH["creative"] - LEVEL_DEPTH.get(level, 0))
+    nodes = [aliased(Entity, name=f"e{i}") for i in range(hops + 1)]
     cols: list[Any] = [nodes[0].id.label("entity_id")]
     target = None
     if level is not None:
