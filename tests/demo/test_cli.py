@@ -44,8 +44,23 @@ async def test_demo_command_loads_and_prints_the_login(sqlite_db: Database) -> N
     async with sqlite_db.transaction() as s:
         ws = (await s.execute(text("SELECT name, timezone, currency FROM workspaces"))).all()
         last = await s.scalar(text("SELECT max(event_date) FROM metric_facts"))
+        # The orders come attributed, so `make run` shows channels on the first page.
+        credited = await s.scalar(
+            text(
+                "SELECT count(DISTINCT order_id) FROM attributions WHERE channel <> 'unattributed'"
+            )
+        )
+        orders = await s.scalar(text("SELECT count(*) FROM shopify_orders"))
     assert [tuple(w) for w in ws] == [("Northwind Outdoor", "America/New_York", "USD")]
     assert str(last) == "2026-02-01"
+    assert orders and 0 < credited < orders
+
+
+async def test_no_attribute_leaves_the_orders_unattributed(sqlite_db: Database) -> None:
+    await run_cli(sqlite_db, "--ads", "20", "--days", "21", "--no-attribute")
+    async with sqlite_db.transaction() as s:
+        assert await s.scalar(text("SELECT count(*) FROM shopify_orders"))
+        assert await s.scalar(text("SELECT count(*) FROM attributions")) == 0
 
 
 async def test_if_empty_does_nothing_when_a_workspace_exists(sqlite_db: Database) -> None:

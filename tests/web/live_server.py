@@ -31,19 +31,18 @@ from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import select
 
 from metricx import jobs
-from metricx.attribution.service import run_attribution
 from metricx.db import Database
-from metricx.demo.loader import DEMO_EMAIL, DEMO_PASSWORD, DemoOptions, load_demo
+from metricx.demo.loader import DemoOptions
 from metricx.main import create_app
 from metricx.migrate import upgrade_database
-from metricx.models import Membership, User
+from metricx.models import User
 from metricx.workspaces.service import create_workspace
 from tests.conftest import test_settings
 from tests.factories import Tenant, make_tenant
 from tests.fakes.meta import FakeMeta
+from tests.web.payload_fixture import load_demo_tenant
 
 T = TypeVar("T")
 
@@ -157,20 +156,13 @@ def _free_port() -> int:
 
 async def seed(database: Database) -> tuple[Tenant, int]:
     """Demo data, one attribution run, a second (empty) workspace and a stranger."""
-    await load_demo(database, DEMO)
+    tenant = await load_demo_tenant(database, DEMO)
     async with database.transaction() as session:
-        user = (await session.execute(select(User).where(User.email == DEMO_EMAIL))).scalar_one()
-        workspace_id = await session.scalar(
-            select(Membership.workspace_id)
-            .where(Membership.user_id == user.id)
-            .order_by(Membership.workspace_id)
-        )
-        assert workspace_id is not None
-        await run_attribution(session, workspace_id)
+        user = await session.get(User, tenant.user_id)
+        assert user is not None
         second = await create_workspace(
             session, user, name=SECOND_WORKSPACE, timezone="Europe/Paris", currency="EUR"
         )
-        tenant = Tenant(user.id, workspace_id, DEMO_EMAIL, DEMO_PASSWORD)
         other_id = second.id
     await make_tenant(database, "other@example.com", name="Other brand")
     return tenant, other_id

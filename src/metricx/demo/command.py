@@ -69,6 +69,13 @@ def demo(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be written, write nothing.")
     ] = False,
+    attribute: Annotated[
+        bool | None,
+        typer.Option(
+            "--attribute/--no-attribute",
+            help="Attribute the orders to the ads [on; off with --bench-scale].",
+        ),
+    ] = None,
 ) -> None:
     """Load the deterministic demo dataset (idempotent: rerunning rewrites the same rows)."""
     options = DemoOptions(
@@ -80,6 +87,7 @@ def demo(
         order_days=order_days or (BENCH_ORDER_DAYS if bench_scale else None),
         seed=seed,
         end_date=end_date.date() if end_date else None,
+        attribute=(not bench_scale) if attribute is None else attribute,
     )
     console = Console()
     if dry_run:

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from metricx.attribution.service import run_attribution
 from metricx.auth.repository import get_user_by_email
 from metricx.auth.service import create_user
 from metricx.db import Database
@@ -52,6 +53,8 @@ class DemoOptions:
     order_days: int | None = None
     seed: int = 42
     end_date: date | None = None
+    # Attribute the orders to the ads, as the first attribute_orders job would.
+    attribute: bool = False
 
 
 @dataclass(slots=True)
@@ -159,6 +162,8 @@ async def load_workspace(
     user: User,
     plan: WorkspacePlan,
     progress: Callable[[int], None] | None = None,
+    *,
+    attribute: bool = False,
 ) -> DemoResult:
     """Write one workspace's connections, entities, facts and orders in the given session."""
     result = DemoResult(workspaces=1, largest_ads=plan.ads)
@@ -233,6 +238,8 @@ async def load_workspace(
         )
         result.orders += len(written)
     _mark_synced([*connections, shop], datetime.now(UTC))
+    if attribute:
+        await run_attribution(session, workspace.id)
     return result
 
 
@@ -280,7 +287,7 @@ async def load_demo(
         async with database.transaction() as session:
             user = await session.get(User, user_id)
             assert user is not None
-            part = await load_workspace(session, user, plan, progress)
+            part = await load_workspace(session, user, plan, progress, attribute=options.attribute)
         total.workspaces += 1
         total.entities += part.entities
         total.facts += part.facts
