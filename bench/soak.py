@@ -412,7 +412,7 @@ class Driver:
             {
                 "event_id": uuid.uuid4().hex,
                 "visitor_id": visitor,
-                "name": rng.choice(("page_viewed", "product_viewed", "add_to_cart")),
+                "name": rng.choice(("page_viewed", "product_viewed", "product_added_to_cart")),
                 "ts": now,
                 "url": f"https://shop.test/p/{i}?utm_source=facebook&utm_campaign=prospecting",
                 "utm_source": "facebook",
@@ -509,8 +509,12 @@ class Driver:
         )
 
     async def run(self) -> None:
+        # Idle connections expire before uvicorn's 5 s keep-alive, so the client never
+        # reuses one the server is closing (a ReadError that is the client's race, not a 5xx).
         limits = httpx.Limits(
-            max_connections=self.args.concurrency, max_keepalive_connections=self.args.concurrency
+            max_connections=self.args.concurrency,
+            max_keepalive_connections=self.args.concurrency,
+            keepalive_expiry=2.0,
         )
         headers = {"Authorization": f"Bearer {self.token}"}
         async with httpx.AsyncClient(
