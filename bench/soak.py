@@ -134,7 +134,8 @@ def ensure_dataset(args: argparse.Namespace, env: dict[str, str]) -> dict[str, A
             cwd=ROOT,
         )
         log(f"loaded in {time.perf_counter() - started:.0f} s")
-        asyncio.run(pg(args.db, "VACUUM ANALYZE"))
+    # After a load, and after earlier soaks' dead rows (attributions are rewritten).
+    asyncio.run(pg(args.db, "VACUUM ANALYZE"))
     facts = asyncio.run(pg(args.db, "SELECT count(*) FROM metric_facts"))
     return {"facts": int(facts), "workspaces": int(max(have, args.workspaces))}
 
