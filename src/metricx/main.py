@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metricx.cache import create_cache
@@ -23,6 +24,14 @@ from metricx.observability import BodyLimitMiddleware, RequestContextMiddleware
 from metricx.responses import JSONResponse
 
 log = structlog.get_logger("metricx.app")
+
+DB_BUG_ERRORS = (IntegrityError, DataError, ProgrammingError)
+DB_DOWN_NAMES = (
+    "ConnectionDoesNotExistError",
+    "CannotConnectNowError",
+    "PoolTimeout",
+    "TimeoutError",
+)
 
 
 class ErrorOut(BaseModel):
@@ -81,12 +90,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DB_DOWN_ERRORS) or type(exc).__name__ in (
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "PoolTimeout",
-            "TimeoutError",
-        ):
+        # DBAPIError covers these too, but a constraint violation or a bad statement is a
+        # bug to log loudly, not an outage to retry (the soak's rollup race hid as a 503).
+        down = isinstance(exc, DB_DOWN_ERRORS) or type(exc).__name__ in DB_DOWN_NAMES
+        if down and not isinstance(exc, DB_BUG_ERRORS):
             log.warning("db.unavailable", error=type(exc).__name__)
             response = _error(503, "service_unavailable", "The database is unavailable; retry.")
             response.headers["Retry-After"] = "2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from metricx.db import Database
 from metricx.jobs.queue import ArqQueue, InProcessQueue
 from metricx.jobs.scheduler import schedule_due_syncs
-from metricx.jobs.tasks import job_id
+from metricx.jobs.tasks import DEBOUNCE_SECONDS, job_id
 from metricx.jobs.worker import build_worker
 from metricx.models import Connection, MetricFact, SyncRun
 from tests.factories import make_tenant
@@ -138,6 +139,29 @@ async def test_arq_enqueue_worker_runs_once(db: Database, redis_url: str) -> Non
     finally:
         if queue.redis is not None:
             await queue.redis.delete(queue_name)
+        await queue.close()
+
+
+@pytest.mark.redis
+async def test_arq_attribution_is_debounced_and_coalesces(redis_url: str) -> None:
+    """A burst of webhooks queues one attribute_orders run, DEBOUNCE_SECONDS later."""
+    queue_name = f"metricx:test:{uuid.uuid4().hex[:8]}"
+    queue = await ArqQueue.connect(redis_url, queue_name)
+    try:
+        assert await queue.enqueue("attribute_orders", workspace_id=7)
+        for _ in range(5):
+            assert not await queue.enqueue("attribute_orders", workspace_id=7)
+        assert await queue.enqueue("sync_connection", connection_id=3)
+        redis = await queue._pool()
+        now_ms = time.time() * 1000
+        scores = dict(await redis.zrange(queue_name, 0, -1, withscores=True))
+        deferred = scores[b"attribute:7"] - now_ms
+        wait = DEBOUNCE_SECONDS["attribute_orders"] * 1000
+        assert wait - 5_000 < deferred <= wait
+        assert scores[b"sync:3"] <= now_ms + 1  # syncs are not delayed
+    finally:
+        if queue.redis is not None:
+            await queue.redis.delete(queue_name, "arq:job:attribute:7", "arq:job:sync:3")
         await queue.close()
 
 

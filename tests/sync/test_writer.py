@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from metricx.auth.service import create_user
@@ -197,3 +199,42 @@ async def test_rereading_unchanged_facts_leaves_them_untouched(db: Database) -> 
     assert third[ids[("ad", "a1")]] > second[ids[("ad", "a1")]]
     async with db.transaction() as s:
         assert await s.scalar(select(func.sum(DailyRollup.spend_micros))) == 3_500_000
+
+
+@pytest.mark.postgres
+async def test_concurrent_order_writes_for_one_day_both_land_in_the_rollup(pg_db: Database) -> None:
+    """Two open transactions write orders of the same new day (the soak's webhooks did).
+
+    Without the per-workspace rollup lock both delete nothing, both insert the day's row
+    and the second fails on the primary key once the first commits.
+    """
+    db = pg_db
+    ws_id, _ = await _setup(db)
+    async with db.transaction() as s:
+        shop = Connection(workspace_id=ws_id, provider="shopify", external_account_id="s", name="S")
+        s.add(shop)
+        await s.flush()
+        shop_id = shop.id
+    t0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+    def order(i: int) -> OrderRow:
+        return OrderRow(
+            external_id=f"race{i}", created_at=t0, order_date=t0.date(), updated_at=t0,
+            currency="USD", total_micros=10_000_000,
+            lines=[OrderLineRow(f"l{i}", "Shirt", 1, 10_000_000, 0)],
+        )  # fmt: skip
+
+    first_written = asyncio.Event()
+
+    async def writer(i: int, hold: float) -> None:
+        async with db.transaction() as s:
+            await upsert_orders(s, workspace_id=ws_id, connection_id=shop_id, rows=[order(i)])
+            first_written.set()
+            await asyncio.sleep(hold)  # keep the transaction open while the other writes
+
+    first = asyncio.create_task(writer(1, 0.5))
+    await first_written.wait()
+    await asyncio.wait_for(asyncio.gather(first, writer(2, 0)), timeout=10)
+    stored, want = await _order_rollups(db, ws_id)
+    assert stored == want
+    assert stored[0][1] == 2

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import structlog
 
 from metricx.jobs.context import JobContext
-from metricx.jobs.tasks import JOBS, job_id
+from metricx.jobs.tasks import DEBOUNCE_SECONDS, JOBS, job_id
 
 log = structlog.get_logger("metricx.jobs.queue")
 
@@ -67,10 +67,14 @@ class ArqQueue:
         return self.redis
 
     async def enqueue(self, name: str, **kwargs: Any) -> bool:
-        """Queue on Redis; the job id drops duplicates."""
+        """Queue on Redis; the job id drops duplicates (debounced jobs wait to coalesce)."""
         redis = await self._pool()
         job = await redis.enqueue_job(
-            name, _job_id=job_id(name, kwargs), _queue_name=self.queue_name, **kwargs
+            name,
+            _job_id=job_id(name, kwargs),
+            _queue_name=self.queue_name,
+            _defer_by=DEBOUNCE_SECONDS.get(name),
+            **kwargs,
         )
         log.info("jobs.enqueued", job=name, queued=job is not None, **kwargs)
         return job is not None

@@ -87,6 +87,13 @@ _ID_KEYS = {
 }
 
 
+# Seconds a queued job waits before it runs, so a burst of triggers coalesces into one run
+# (the job id drops the later enqueues while it waits). attribute_orders recomputes every
+# order of the workspace; queued per webhook it ran back to back per shop in the soak,
+# rewriting the attributions table faster than autovacuum could keep up.
+DEBOUNCE_SECONDS: dict[str, float] = {"attribute_orders": 30.0}
+
+
 def job_id(name: str, kwargs: dict[str, Any]) -> str:
     """The idempotency key: one queued or running job per (kind, subject)."""
     if name not in JOBS:

@@ -476,10 +476,29 @@ async def upsert_orders(
     return written
 
 
+# Two-int advisory key space (namespace, workspace id); disjoint from the one-bigint keys.
+ORDER_ROLLUP_LOCK_NAMESPACE = 0x6D72
+
+
 async def refresh_order_rollups(
     session: AsyncSession, workspace_id: int, start: date | None = None, end: date | None = None
 ) -> None:
-    """Recompute daily_order_rollups of one workspace for [start, end] (every day by default)."""
+    """Recompute daily_order_rollups of one workspace for [start, end] (every day by default).
+
+    On PostgreSQL a transaction-level advisory lock per workspace serialises the
+    delete-and-reinsert: two webhooks for the same shop and day would otherwise both
+    delete nothing, both insert, and the second fail on the primary key when the first
+    commits (seen in the soak under concurrent orders). Waiting for the lock also makes the
+    second recompute see the first one's committed orders, so the rollup stays complete.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(
+                func.pg_advisory_xact_lock(
+                    ORDER_ROLLUP_LOCK_NAMESPACE, workspace_id % 2_147_483_647
+                )
+            )
+        )
     days: list[Any] = []
     if start is not None and end is not None:
         days = [DailyOrderRollup.order_date.between(start, end)]
