@@ -49,6 +49,8 @@ def _collect(strategy: Any, count: int) -> list[Any]:
         max_examples=count,
         deadline=None,
         database=None,
+        # The same cases every run: a CI failure can be reproduced, and no run is luckier.
+        derandomize=True,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
@@ -107,16 +109,20 @@ async def test_openapi_schema_holds_under_fuzzing(app, client: httpx.AsyncClient
             token = await _fresh_token(db, tenant.user_id, app)
             kwargs = case.as_transport_kwargs(base_url="http://testserver")
             headers = {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {token}"}
-            request = client.build_request(
-                kwargs["method"],
-                kwargs["url"],
-                params=kwargs.get("params"),
-                headers=headers,
-                json=kwargs.get("json"),
-                content=kwargs.get("data")
-                if isinstance(kwargs.get("data"), (bytes, str))
-                else None,
-            )
+            try:
+                request = client.build_request(
+                    kwargs["method"],
+                    kwargs["url"],
+                    params=kwargs.get("params"),
+                    headers=headers,
+                    json=kwargs.get("json"),
+                    content=kwargs.get("data")
+                    if isinstance(kwargs.get("data"), (bytes, str))
+                    else None,
+                )
+            except httpx.InvalidURL:
+                # httpx itself refuses such a URL (over 64 KiB): nothing reaches the app.
+                continue
             response = await asyncio.wait_for(client.send(request), timeout=10)
             sent += 1
             seen[f"{case.method} {case.path} {response.status_code}"] = (
