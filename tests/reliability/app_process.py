@@ -61,6 +61,7 @@ class ServeProcess:
             "METRICX_DB_POOL_TIMEOUT": "2",
             "METRICX_DB_CONNECT_TIMEOUT": "2",
             "METRICX_LOGIN_RATE_LIMIT": "1000",
+            "METRICX_SLOW_QUERY_MS": "60000",
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -110,6 +111,59 @@ class ServeProcess:
         self.proc.terminate()
         try:
             self.proc.wait(25)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class WorkerProcess:
+    """One `metricx worker` (arq) process on the given database and Redis."""
+
+    def __init__(self, tmp: Path, database_url: str, redis_url: str, **env: str) -> None:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("METRICX_")}
+        self.env = {
+            **inherited,
+            "METRICX_ENV": "test",
+            "METRICX_DATABASE_URL": database_url,
+            "METRICX_REDIS_URL": redis_url,
+            "METRICX_LOG_LEVEL": "INFO",
+            "METRICX_SLOW_QUERY_MS": "60000",
+            "METRICX_SCHEDULER_INTERVAL_SECONDS": "1",
+            **env,
+        }
+        self.tmp = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stderr_path = tmp / "worker.stderr"
+
+    def start(self) -> None:
+        """Start it (it connects to Redis and runs the scheduler cron at once)."""
+        n = len(list(self.tmp.glob("worker-*.stderr")))
+        self.stderr_path = self.tmp / f"worker-{n}.stderr"
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [str(METRICX), "worker"], env=self.env, stdout=err, stderr=subprocess.STDOUT
+            )
+
+    def stderr(self) -> str:
+        """The tail of its output."""
+        try:
+            return self.stderr_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def kill(self) -> int:
+        """SIGKILL: no shutdown hook, no cleanup, the job stays 'in progress' in Redis."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        return self.proc.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM and wait (teardown)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
