@@ -122,8 +122,14 @@ async def test_requests_fail_fast_during_a_postgres_restart_and_nothing_accepted
 
     out = traffic.outcomes
     assert out, "no traffic was sent"
+    for o in out:
+        if o.seconds > 1.0:  # shown on failure: where in the outage the slow ones fell
+            print(
+                f"slow {o.kind} {o.status} {o.seconds:.2f}s started "
+                f"{o.started - stopped_at:+.2f}s from stop, back at {back_at - stopped_at:.2f}s"
+            )
     slowest = max(out, key=lambda o: o.seconds)
-    assert slowest.seconds < FAIL_FAST_BOUND, (slowest, serve.stderr())
+    assert slowest.seconds < FAIL_FAST_BOUND, (slowest, private_pg.log.read_text()[-3000:])
     failures = [o for o in out if o.status >= 300]
     assert failures, "PostgreSQL was down but no request failed"
     for o in failures:
