@@ -125,3 +125,40 @@ async def test_api_degrades_and_queued_syncs_run_once_after_redis_returns(
         syncs=TENANTS,
         executions_per_sync=1,
     )
+
+
+async def test_worker_survives_a_redis_restart_and_keeps_working(
+    private_pg_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).astimezone(ZoneInfo(TZ)).date()
+    meta = FakeMeta(ads=5, days=90, end=today, currency="EUR", timezone=TZ)
+    meta.start()
+    db = Database(db_settings(private_pg_url), url=private_pg_url)
+    worker = WorkerProcess(
+        tmp_path, private_pg_url, private_redis.url, METRICX_META_GRAPH_URL=meta.url + "/v25.0"
+    )
+    try:
+        tenant = await make_tenant(db, currency="EUR")
+        worker.start()
+        await asyncio.sleep(3)  # connected and ticking
+        assert worker.proc is not None and worker.proc.poll() is None, worker.stderr()
+        await asyncio.to_thread(private_redis.stop)
+        await asyncio.sleep(3)
+        assert worker.proc.poll() is None, worker.stderr()  # waiting, not dead
+        await asyncio.to_thread(private_redis.start)
+        back_at = time.monotonic()
+        cid = await add_connection(
+            db, tenant.workspace_id, account="act_1234567890",
+            credentials={"access_token": "meta-token"}, next_sync_at=datetime.now(UTC),
+        )  # fmt: skip
+        deadline = time.monotonic() + 40
+        while (await _runs(db)).get(cid) != ["succeeded"]:
+            assert time.monotonic() < deadline, ((await _runs(db)), worker.stderr())
+            await asyncio.sleep(0.1)
+        resumed = time.monotonic() - back_at
+        assert worker.proc.poll() is None
+    finally:
+        worker.stop()
+        meta.stop()
+        await db.dispose()
+    record("redis_restart_worker", first_job_done_after_redis_back_seconds=round(resumed, 3))
