@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -35,6 +36,10 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -51,6 +56,11 @@ def serve(
             "[yellow]note:[/yellow] SQLite serializes writes; prefer PostgreSQL "
             "for several workers."
         )
+    # uvicorn drains on SIGTERM, then re-raises the signal with the handler that was there
+    # before it started, so the default one killed the process and a clean, drained stop
+    # exited as "killed by SIGTERM" (-15). This handler turns it into exit 0 (and a
+    # SIGTERM before uvicorn is up into an immediate clean exit: nothing to drain yet).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "metricx.main:create_app",
         factory=True,

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -112,6 +113,42 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         engine = create_async_engine(db_url, **kwargs)
     _instrument(engine, settings.slow_query_ms)
     return engine
+
+
+# asyncpg's errors for a server that is gone, restarting or refusing (by class name, so
+# this module does not import the driver on SQLite installs).
+_DRIVER_DOWN_ERRORS = frozenset(
+    {
+        "PostgresConnectionError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """True when `exc` (or what caused it) means the database cannot be reached right now.
+
+    A pool timeout, a dropped or refused connection, a server shutting down: the request
+    may succeed on retry, so it is a 503, not a 500. Integrity or SQL errors are not.
+    """
+    for _ in range(8):
+        if exc is None:
+            return False
+        if isinstance(exc, sa_exc.TimeoutError | ConnectionError | OSError):
+            return True
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        if type(exc).__name__ in _DRIVER_DOWN_ERRORS:
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def create_null_pool_engine(url: str) -> AsyncEngine:

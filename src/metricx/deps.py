@@ -12,7 +12,7 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.cache import Cache
@@ -78,5 +78,3 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(get_http)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
-
-DB_DOWN_ERRORS = (OperationalError, InterfaceError, DBAPIError, ConnectionError, TimeoutError)

@@ -23,8 +23,19 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Plain tracebacks: the console renderer's default (rich, with every frame's locals)
+    # took seconds per SQLAlchemy error on the event loop, so a burst of failing jobs
+    # during a database restart froze every request of the process; and locals may hold
+    # secrets that _redact never sees.
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    )
+    tracebacks: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info] if json else []
     )
     structlog.configure(
         processors=[
@@ -32,6 +43,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
+            *tracebacks,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

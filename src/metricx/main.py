@@ -10,13 +10,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metricx.cache import create_cache
 from metricx.config import Settings, get_settings
-from metricx.db import Database
-from metricx.deps import DB_DOWN_ERRORS
+from metricx.db import Database, database_unavailable
 from metricx.errors import MetricxError, RateLimited
 from metricx.http import create_http_client
 from metricx.logging import configure_logging
@@ -24,14 +22,6 @@ from metricx.observability import BodyLimitMiddleware, RequestContextMiddleware
 from metricx.responses import JSONResponse
 
 log = structlog.get_logger("metricx.app")
-
-DB_BUG_ERRORS = (IntegrityError, DataError, ProgrammingError)
-DB_DOWN_NAMES = (
-    "ConnectionDoesNotExistError",
-    "CannotConnectNowError",
-    "PoolTimeout",
-    "TimeoutError",
-)
 
 
 class ErrorOut(BaseModel):
@@ -88,18 +78,39 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # DBAPIError covers these too, but a constraint violation or a bad statement is a
-        # bug to log loudly, not an outage to retry (the soak's rollup race hid as a 503).
-        down = isinstance(exc, DB_DOWN_ERRORS) or type(exc).__name__ in DB_DOWN_NAMES
-        if down and not isinstance(exc, DB_BUG_ERRORS):
-            log.warning("db.unavailable", error=type(exc).__name__)
+    def _failure(exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("db.unavailable", error=type(exc).__name__, detail=str(exc)[:200])
             response = _error(503, "service_unavailable", "The database is unavailable; retry.")
             response.headers["Retry-After"] = "2"
             return response
         log.exception("http.unhandled", error=type(exc).__name__)
         return _error(500, "internal_error", "Something went wrong on our side.")
+
+    # Database and network failures get handlers of their own: Starlette hands exceptions
+    # that reach the catch-all `Exception` handler back to the server after the response,
+    # and uvicorn then closes the connection, so keep-alive clients saw resets instead of
+    # the 503 while PostgreSQL was restarting.
+    async def _infrastructure(_: Request, exc: Exception) -> JSONResponse:
+        return _failure(exc)
+
+    for kind in _infrastructure_errors():
+        app.add_exception_handler(kind, _infrastructure)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return _failure(exc)
+
+
+def _infrastructure_errors() -> list[type[Exception]]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    kinds: list[type[Exception]] = [SQLAlchemyError, OSError]
+    try:
+        from asyncpg import PostgresError
+    except ImportError:  # pragma: no cover - SQLite-only install
+        return kinds
+    return [*kinds, PostgresError]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -185,7 +185,13 @@ class GoogleAdsConnector:
                 body = response.json()
             except ValueError:
                 body = {}
-            if response.status_code != 200 or "access_token" not in body:
+            if not isinstance(body, dict):
+                body = {}
+            if response.status_code == 200 and not isinstance(body.get("access_token"), str):
+                # A garbled 200 (a proxy's page, a truncated body) says nothing about the
+                # credentials: asking the user to reconnect would stop the syncs for nothing.
+                raise ConnectorError("google: unreadable token answer (HTTP 200)")
+            if response.status_code != 200:
                 # invalid_grant: revoked or expired refresh token — the user must reconnect.
                 raise AuthExpired(f"google: token refresh failed: {body.get('error', '')}")
             return str(body["access_token"]), float(body.get("expires_in") or 3600)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
+import structlog
 import typer
+
+from metricx.config import Settings
+
+log = structlog.get_logger("metricx.jobs.worker")
+
+MAX_RECONNECT_DELAY = 30.0
 
 
 def worker(
@@ -14,7 +22,6 @@ def worker(
     """Run background jobs from Redis: syncs, attribution, insights, and the scheduler."""
     from metricx.cli import fail
     from metricx.config import get_settings
-    from metricx.jobs.worker import build_worker
     from metricx.logging import configure_logging
 
     settings = get_settings()
@@ -24,7 +31,35 @@ def worker(
             "metricx worker needs METRICX_REDIS_URL; without Redis, `metricx serve` runs "
             "jobs in-process."
         )
-    build_worker(settings, max_jobs=max_jobs, burst=burst).run()
+    run_until_stopped(settings, max_jobs=max_jobs, burst=burst)
+
+
+def run_until_stopped(settings: Settings, *, max_jobs: int, burst: bool) -> None:
+    """Run the arq worker; when Redis goes away, wait for it and start again.
+
+    arq's worker exits with the connection error when Redis restarts, so one Redis blip
+    used to stop all background work until someone restarted the worker. Jobs lost with
+    Redis are queued again by the scheduler from the database.
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from metricx.jobs.worker import build_worker
+
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            build_worker(settings, max_jobs=max_jobs, burst=burst).run()
+            return
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if burst:
+                raise
+            if time.monotonic() - started > 60:
+                delay = 1.0  # it ran for a while: this is a new outage
+            log.warning("worker.redis_unavailable", error=str(exc)[:200], retry_in=delay)
+            time.sleep(delay)
+            delay = min(MAX_RECONNECT_DELAY, delay * 2)
 
 
 def register(app: typer.Typer) -> None:

@@ -79,6 +79,25 @@ class ArqQueue:
         log.info("jobs.enqueued", job=name, queued=job is not None, **kwargs)
         return job is not None
 
+    async def release(self, name: str, **kwargs: Any) -> None:
+        """Forget a job whose worker died, so the same job id can be queued again.
+
+        Only the scheduler calls this, after proving (by the database lock) that no
+        process is running the job.
+        """
+        from arq.constants import (
+            in_progress_key_prefix,
+            job_key_prefix,
+            result_key_prefix,
+            retry_key_prefix,
+        )
+
+        key = job_id(name, kwargs)
+        redis = await self._pool()
+        prefixes = (job_key_prefix, in_progress_key_prefix, retry_key_prefix, result_key_prefix)
+        await redis.delete(*(prefix + key for prefix in prefixes))
+        await redis.zrem(self.queue_name, key)
+
     async def close(self) -> None:
         """Close the pool if we opened it."""
         if self._owned and self.redis is not None:

@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from metricx.jobs.context import JobContext
+from metricx.jobs.locks import connection_lock
 from metricx.metrics import summaries
-from metricx.models import Connection
+from metricx.models import Connection, SyncRun
 from metricx.tenancy import unscoped_across_all_workspaces
 
 log = structlog.get_logger("metricx.jobs.scheduler")
@@ -77,9 +78,51 @@ async def refresh_stale_summaries(jc: JobContext) -> int:
     return done
 
 
+async def recover_orphaned_syncs(jc: JobContext) -> int:
+    """Requeue syncs whose worker died: runs still `running` while nobody holds the lock.
+
+    A SIGKILLed or crashed arq worker leaves its job "in progress" in Redis for the job
+    timeout (hours), and arq drops every enqueue of that job id until then, so without
+    this a killed sync would wait hours for its retry. The advisory lock is the truth: it
+    dies with the worker's connection. PostgreSQL only (embedded mode has one process).
+    """
+    if jc.db.dialect != "postgresql":
+        return 0
+    async with jc.db.transaction() as s:
+        running = select(SyncRun.connection_id).where(SyncRun.status == "running").distinct()
+        ids = list((await s.scalars(unscoped_across_all_workspaces(running))).all())
+    recovered = 0
+    for connection_id in ids:
+        async with connection_lock(jc.db, connection_id) as locked:
+            if not locked:
+                continue  # a live process is syncing it
+            now = jc.now()
+            async with jc.db.transaction() as s:
+                marked = await s.execute(
+                    update(SyncRun)
+                    .where(SyncRun.connection_id == connection_id, SyncRun.status == "running")
+                    .values(status="failed", finished_at=now, error="interrupted: the worker died")
+                )
+                if not marked.rowcount:
+                    continue  # it finished between the query and the lock
+                await s.execute(
+                    update(Connection)
+                    .where(Connection.id == connection_id, Connection.next_sync_at.is_not(None))
+                    .values(next_sync_at=now)
+                )
+        release = getattr(jc.queue, "release", None)
+        if release is not None:
+            await release("sync_connection", connection_id=connection_id)
+        recovered += 1
+        log.warning("scheduler.orphaned_sync_requeued", connection_id=connection_id)
+    return recovered
+
+
 async def tick(jc: JobContext) -> dict[str, int]:
-    """One scheduler tick: queue due syncs, then roll stale summaries over."""
+    """One scheduler tick: requeue orphaned syncs, queue due ones, roll summaries over."""
+    recovered = await recover_orphaned_syncs(jc)
     counts = await schedule_due_syncs(jc)
+    counts["orphans_requeued"] = recovered
     counts["summaries_refreshed"] = await refresh_stale_summaries(jc)
     return counts
 
