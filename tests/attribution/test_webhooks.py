@@ -247,8 +247,14 @@ async def test_customers_redact_clears_personal_fields_and_journeys(
 async def test_shop_redact_deletes_orders_and_data_request_is_acknowledged(
     db: Database, shop_client
 ) -> None:
+    from metricx.models import Connection
+
     t = await make_tenant(db)
-    await shopify_connection(db, t.workspace_id)
+    conn_id = await shopify_connection(db, t.workspace_id)
+    async with db.transaction() as s:
+        conn = await s.get(Connection, conn_id)
+        assert conn is not None
+        conn.credentials_encrypted = b"\x01encrypted-shop-token"
     body = dumps(order_payload())
     await shop_client.post(
         f"{BASE}/orders-create", content=body, headers=webhook_headers(body, "orders/create")
@@ -266,6 +272,12 @@ async def test_shop_redact_deletes_orders_and_data_request_is_acknowledged(
     )
     assert r.status_code == 200
     assert await count(db, ShopifyOrder) == 0
+    # The uninstalled shop's access token is erased too, and nothing syncs it again.
+    async with db.transaction() as s:
+        conn = await s.get(Connection, conn_id)
+        assert conn is not None
+        assert conn.credentials_encrypted is None
+        assert conn.status == "needs_reauth" and conn.next_sync_at is None
 
 
 async def test_unknown_topic_is_404(db: Database, shop_client) -> None:

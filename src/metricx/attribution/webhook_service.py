@@ -17,7 +17,9 @@ Decisions:
   orders/updated, which lists it.
 - customers/redact clears the hashed email, visitor id, checkout token, click ids and
   note attributes of that customer's orders and deletes their journeys and pixel events;
-  shop/redact deletes the shop's orders (lines and attributions cascade);
+  shop/redact deletes the shop's orders (lines and attributions cascade) and its stored
+  access token (the app is uninstalled; keeping a live credential would be keeping data),
+  leaving the connection in needs_reauth so nothing syncs it again;
   customers/data_request is logged: metricx keeps no personal data beyond a hashed email.
 """
 
@@ -215,6 +217,11 @@ async def _customer_redact(
 
 async def _shop_redact(session: AsyncSession, conn: Connection) -> bool:
     await session.execute(delete(ShopifyOrder).where(ShopifyOrder.connection_id == conn.id))
+    await session.execute(
+        update(Connection)
+        .where(Connection.id == conn.id)
+        .values(credentials_encrypted=None, status="needs_reauth", next_sync_at=None)
+    )
     await refresh_order_rollups(session, conn.workspace_id)
     await bump_data_version(session, conn.workspace_id)
     log.info("shopify.shop_redacted", workspace=conn.workspace_id, connection=conn.id)
