@@ -124,7 +124,7 @@ async def _order(session: AsyncSession, conn: Connection, payload: dict[str, Any
     written = await upsert_orders(
         session, workspace_id=conn.workspace_id, connection_id=conn.id, rows=[row]
     )
-    await _record_refund_ids(session, conn, payload.get("refunds") or [], "orders")
+    await _record_refund_ids(session, conn, shopify.items(payload.get("refunds")), "orders")
     return bool(written)
 
 
@@ -157,9 +157,9 @@ async def _refund(session: AsyncSession, conn: Connection, payload: dict[str, An
 async def _customer_redact(
     session: AsyncSession, conn: Connection, payload: dict[str, Any]
 ) -> bool:
-    customer = payload.get("customer") or {}
+    customer = shopify.obj(payload.get("customer"))
     digest = shopify.email_hash(customer.get("email"))
-    order_ids = [str(i) for i in payload.get("orders_to_redact") or []]
+    order_ids = [str(i) for i in shopify.items(payload.get("orders_to_redact"))]
     match: list[Any] = [ShopifyOrder.external_id.in_(order_ids)] if order_ids else []
     if digest:
         match.append(ShopifyOrder.customer_email_hash == digest)
