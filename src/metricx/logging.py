@@ -18,13 +18,23 @@ def _redact(_logger: object, _name: str, event: dict[str, object]) -> dict[str, 
     return event
 
 
+def _keep(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+    return event
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     """Configure structlog and the standard library to share one format."""
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper(), force=True)
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Tracebacks are rendered plain: the default (rich) formatter prints every frame's
+    # local variables, and provider tokens and passwords live in locals.
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[
@@ -32,6 +42,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
+            structlog.processors.format_exc_info if json else _keep,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
