@@ -259,13 +259,25 @@ async def test_shop_redact_deletes_orders_and_data_request_is_acknowledged(
     await shop_client.post(
         f"{BASE}/orders-create", content=body, headers=webhook_headers(body, "orders/create")
     )
-    ask = dumps({"shop_domain": "brand.myshopify.com", "customer": {"email": "a@b.c"}})
-    r = await shop_client.post(
-        f"{BASE}/customers-data_request",
-        content=ask,
-        headers=webhook_headers(ask, "customers/data_request"),
+    from structlog.testing import capture_logs
+
+    ask = dumps(
+        {
+            "shop_domain": "brand.myshopify.com",
+            "customer": {"email": "buyer@example.com"},
+            "data_request": {"id": 9999},
+        }
     )
+    with capture_logs() as logs:
+        r = await shop_client.post(
+            f"{BASE}/customers-data_request",
+            content=ask,
+            headers=webhook_headers(ask, "customers/data_request"),
+        )
     assert r.status_code == 200
+    (request_log,) = [e for e in logs if e["event"] == "shopify.customer_data_request"]
+    assert request_log["orders_held"] == 1 and request_log["data_request_id"] == 9999
+    assert "buyer@example.com" not in repr(logs)
     gone = dumps({"shop_domain": "brand.myshopify.com", "shop_id": 1})
     r = await shop_client.post(
         f"{BASE}/shop-redact", content=gone, headers=webhook_headers(gone, "shop/redact")

@@ -20,7 +20,8 @@ Decisions:
   shop/redact deletes the shop's orders (lines and attributions cascade) and its stored
   access token (the app is uninstalled; keeping a live credential would be keeping data),
   leaving the connection in needs_reauth so nothing syncs it again;
-  customers/data_request is logged: metricx keeps no personal data beyond a hashed email.
+  customers/data_request is logged (warning) with the number of orders held for that
+  customer, for the operator to answer: metricx keeps no personal data beyond a hashed email.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ async def process(
         elif topic == "shop/redact":
             did = await _shop_redact(session, conn)
         else:
-            log.info("shopify.customer_data_request", shop=shop_domain, workspace=conn.workspace_id)
+            await _customer_data_request(session, conn, payload)
             did = False
         if did:
             changed.append(conn.workspace_id)
@@ -213,6 +214,42 @@ async def _customer_redact(
     await bump_data_version(session, conn.workspace_id)
     log.info("shopify.customer_redacted", workspace=conn.workspace_id, orders=len(found))
     return True
+
+
+async def _customer_data_request(
+    session: AsyncSession, conn: Connection, payload: dict[str, Any]
+) -> None:
+    """Record what we hold for the customer so the operator can answer the merchant.
+
+    Shopify expects the app to hand the data to the store owner within 30 days; metricx
+    holds only a hashed email and attribution fields on orders the shop already has, so
+    the request is logged with the count of those orders (never the email itself).
+    """
+    customer = shopify.obj(payload.get("customer"))
+    digest = shopify.email_hash(customer.get("email"))
+    order_ids = [str(i) for i in shopify.items(payload.get("orders_requested"))]
+    match: list[Any] = [ShopifyOrder.external_id.in_(order_ids)] if order_ids else []
+    if digest:
+        match.append(ShopifyOrder.customer_email_hash == digest)
+    held = 0
+    if match:
+        held = len(
+            (
+                await session.execute(
+                    select(ShopifyOrder.id).where(
+                        ShopifyOrder.connection_id == conn.id, or_(*match)
+                    )
+                )
+            ).all()
+        )
+    log.warning(
+        "shopify.customer_data_request",
+        workspace=conn.workspace_id,
+        connection=conn.id,
+        data_request_id=shopify.obj(payload.get("data_request")).get("id"),
+        orders_held=held,
+        action="send the merchant this customer's attribution data within 30 days",
+    )
 
 
 async def _shop_redact(session: AsyncSession, conn: Connection) -> bool:
