@@ -107,16 +107,19 @@ async def test_openapi_schema_holds_under_fuzzing(app, client: httpx.AsyncClient
             token = await _fresh_token(db, tenant.user_id, app)
             kwargs = case.as_transport_kwargs(base_url="http://testserver")
             headers = {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {token}"}
-            request = client.build_request(
-                kwargs["method"],
-                kwargs["url"],
-                params=kwargs.get("params"),
-                headers=headers,
-                json=kwargs.get("json"),
-                content=kwargs.get("data")
-                if isinstance(kwargs.get("data"), (bytes, str))
-                else None,
-            )
+            try:
+                request = client.build_request(
+                    kwargs["method"],
+                    kwargs["url"],
+                    params=kwargs.get("params"),
+                    headers=headers,
+                    json=kwargs.get("json"),
+                    content=kwargs.get("data")
+                    if isinstance(kwargs.get("data"), (bytes, str))
+                    else None,
+                )
+            except httpx.InvalidURL:
+                continue  # a URL no HTTP client would send (over httpx's length limit)
             response = await asyncio.wait_for(client.send(request), timeout=10)
             sent += 1
             seen[f"{case.method} {case.path} {response.status_code}"] = (
