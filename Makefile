@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench soak clean serve-pg
+.PHONY: run test lint format bench soak clean serve-pg audit lock
 
 $(VENV)/.created:
 	@test -n "$(PYTHON)" || { echo "metricx needs Python 3.11 or newer on PATH"; exit 1; }
@@ -44,6 +44,15 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests bench migrations
 	$(BIN)/ruff format src tests bench migrations
+
+# Known vulnerabilities in the locked dependencies: fails on a vulnerability; warns (and
+# passes) when the vulnerability service cannot be reached (see .ci/audit.py).
+audit: $(VENV)/.installed-dev
+	$(BIN)/python .ci/audit.py
+
+lock: $(VENV)/.installed-dev
+	@{ echo '# Locked dependencies of the dev environment (pip freeze --exclude-editable); audited by `make audit`.'; \
+	  echo '# Regenerate with `make lock`.'; $(BIN)/pip freeze --exclude-editable; } > requirements.lock
 
 bench: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

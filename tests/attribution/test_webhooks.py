@@ -247,25 +247,49 @@ async def test_customers_redact_clears_personal_fields_and_journeys(
 async def test_shop_redact_deletes_orders_and_data_request_is_acknowledged(
     db: Database, shop_client
 ) -> None:
+    from metricx.models import Connection
+
     t = await make_tenant(db)
-    await shopify_connection(db, t.workspace_id)
+    conn_id = await shopify_connection(db, t.workspace_id)
+    async with db.transaction() as s:
+        conn = await s.get(Connection, conn_id)
+        assert conn is not None
+        conn.credentials_encrypted = b"\x01encrypted-shop-token"
     body = dumps(order_payload())
     await shop_client.post(
         f"{BASE}/orders-create", content=body, headers=webhook_headers(body, "orders/create")
     )
-    ask = dumps({"shop_domain": "brand.myshopify.com", "customer": {"email": "a@b.c"}})
-    r = await shop_client.post(
-        f"{BASE}/customers-data_request",
-        content=ask,
-        headers=webhook_headers(ask, "customers/data_request"),
+    from structlog.testing import capture_logs
+
+    ask = dumps(
+        {
+            "shop_domain": "brand.myshopify.com",
+            "customer": {"email": "buyer@example.com"},
+            "data_request": {"id": 9999},
+        }
     )
+    with capture_logs() as logs:
+        r = await shop_client.post(
+            f"{BASE}/customers-data_request",
+            content=ask,
+            headers=webhook_headers(ask, "customers/data_request"),
+        )
     assert r.status_code == 200
+    (request_log,) = [e for e in logs if e["event"] == "shopify.customer_data_request"]
+    assert request_log["orders_held"] == 1 and request_log["data_request_id"] == 9999
+    assert "buyer@example.com" not in repr(logs)
     gone = dumps({"shop_domain": "brand.myshopify.com", "shop_id": 1})
     r = await shop_client.post(
         f"{BASE}/shop-redact", content=gone, headers=webhook_headers(gone, "shop/redact")
     )
     assert r.status_code == 200
     assert await count(db, ShopifyOrder) == 0
+    # The uninstalled shop's access token is erased too, and nothing syncs it again.
+    async with db.transaction() as s:
+        conn = await s.get(Connection, conn_id)
+        assert conn is not None
+        assert conn.credentials_encrypted is None
+        assert conn.status == "needs_reauth" and conn.next_sync_at is None
 
 
 async def test_unknown_topic_is_404(db: Database, shop_client) -> None:

@@ -143,19 +143,27 @@ def events_of(payload: Any, max_batch: int) -> list[dict[str, Any]]:
     return [payload]
 
 
+def _no_nul(value: str, field: str) -> str:
+    # PostgreSQL refuses NUL in text and JSON; refusing it here keeps it a 422, not a 500.
+    if "\x00" in value:
+        raise ValidationFailed(f"{field} contains a NUL character.", fields=[field])
+    return value
+
+
 def _text(event: dict[str, Any], name: str, limit: int, field: str) -> str | None:
     value = event.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} must be a string.", fields=[field])
-    return value[:limit]
+    return _no_nul(value, field)[:limit]
 
 
 def _required_id(event: dict[str, Any], name: str, limit: int, field: str) -> str:
     value = event.get(name)
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed(f"{field} is required.", fields=[field])
+    _no_nul(value, field)
     if len(value) > limit:
         raise ValidationFailed(f"{field} is longer than {limit} characters.", fields=[field])
     return value
@@ -183,7 +191,7 @@ def to_row(event: Any, index: int, workspace_id: int, now: datetime) -> dict[str
     if not isinstance(event, dict):
         raise ValidationFailed(f"{prefix} must be an object.", fields=[prefix])
     name = event.get("name", event.get("event"))
-    if name not in EVENT_NAMES:
+    if not isinstance(name, str) or name not in EVENT_NAMES:
         raise ValidationFailed(
             f"{prefix}.name must be one of {sorted(EVENT_NAMES)}.", fields=[f"{prefix}.name"]
         )
@@ -219,9 +227,13 @@ def to_row(event: Any, index: int, workspace_id: int, now: datetime) -> dict[str
     data = event.get("data", {})
     if data is None:
         data = {}
-    if not isinstance(data, dict) or len(orjson.dumps(data)) > MAX_DATA_BYTES:
+    encoded = orjson.dumps(data) if isinstance(data, dict) else b""
+    if not isinstance(data, dict) or len(encoded) > MAX_DATA_BYTES:
         field = f"{prefix}.data"
         raise ValidationFailed(f"{field} must be an object under 4 KB.", fields=[field])
+    if b"\\u0000" in encoded:
+        field = f"{prefix}.data"
+        raise ValidationFailed(f"{field} contains a NUL character.", fields=[field])
     row["data"] = data
     return row
 

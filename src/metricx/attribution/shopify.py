@@ -60,14 +60,48 @@ def signature_valid(raw_body: bytes, header: str | None, secrets: list[bytes]) -
     return valid
 
 
+# No real order amount reaches a trillion; past it a value is garbage, and would overflow
+# BIGINT micros once summed.
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_QUANTITY = 10**9
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
+
+def text(value: Any, limit: int) -> str:
+    """A bounded string without NUL (PostgreSQL refuses NUL in text)."""
+    return str(value).replace("\x00", "")[:limit]
+
+
+def items(value: Any) -> list[Any]:
+    """A payload list, or [] when the field holds anything else."""
+    return value if isinstance(value, list) else []
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """A payload object, or {} when the field holds anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def micros(value: Any) -> int:
-    """'12.34' -> 12_340_000 (exact decimal arithmetic, no float)."""
-    if value in (None, ""):
+    """'12.34' -> 12_340_000 (exact decimal arithmetic, no float); garbage is 0."""
+    if value in (None, "") or isinstance(value, bool | dict | list):
         return 0
     try:
-        return int((Decimal(str(value)) * 1_000_000).to_integral_value())
-    except (InvalidOperation, ValueError):
+        amount = Decimal(str(value))
+        if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+            return 0
+        return int((amount * 1_000_000).to_integral_value())
+    except (InvalidOperation, ValueError, OverflowError):
         return 0
+
+
+def quantity(value: Any) -> int:
+    """A line's quantity: a whole number in range, else 1."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 1
+    return number if 0 <= number <= MAX_QUANTITY else 1
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -76,11 +110,12 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if EARLIEST_YEAR <= parsed.year <= LATEST_YEAR else None
 
 
 def email_hash(email: Any) -> str | None:
@@ -93,9 +128,9 @@ def email_hash(email: Any) -> str | None:
 def note_attributes(order: dict[str, Any]) -> dict[str, str]:
     """Shopify's [{name, value}] list as a bounded dict."""
     out: dict[str, str] = {}
-    for item in order.get("note_attributes") or []:
+    for item in items(order.get("note_attributes")):
         if isinstance(item, dict) and item.get("name"):
-            out[str(item["name"])[:64]] = str(item.get("value") or "")[:255]
+            out[text(item["name"], 64)] = text(item.get("value") or "", 255)
         if len(out) >= 50:
             break
     return out
@@ -109,7 +144,7 @@ def refund_total(refunds: list[Any]) -> int:
 def refund_amount(refund: dict[str, Any]) -> int:
     """Money actually returned by one refund (its successful refund transactions)."""
     total = 0
-    for tx in refund.get("transactions") or []:
+    for tx in items(refund.get("transactions")):
         if not isinstance(tx, dict):
             continue
         if tx.get("kind") == "refund" and tx.get("status", "success") == "success":
@@ -118,26 +153,26 @@ def refund_amount(refund: dict[str, Any]) -> int:
 
 
 def _shipping(order: dict[str, Any]) -> int:
-    shop_money = ((order.get("total_shipping_price_set") or {}).get("shop_money")) or {}
+    shop_money = obj(obj(order.get("total_shipping_price_set")).get("shop_money"))
     if shop_money.get("amount") is not None:
         return micros(shop_money.get("amount"))
-    return sum(micros(line.get("price")) for line in order.get("shipping_lines") or [])
+    return sum(micros(obj(line).get("price")) for line in items(order.get("shipping_lines")))
 
 
 def _lines(order: dict[str, Any]) -> list[OrderLineRow]:
     lines = []
-    for item in order.get("line_items") or []:
+    for item in items(order.get("line_items")):
         if not isinstance(item, dict) or item.get("id") is None:
             continue
         lines.append(
             OrderLineRow(
-                external_id=str(item["id"]),
-                title=str(item.get("title") or item.get("name") or ""),
-                quantity=int(item.get("quantity") or 1),
+                external_id=text(item["id"], 64),
+                title=text(item.get("title") or item.get("name") or "", 500),
+                quantity=quantity(item.get("quantity") or 1),
                 price_micros=micros(item.get("price")),
-                product_id=str(item["product_id"]) if item.get("product_id") else None,
-                variant_id=str(item["variant_id"]) if item.get("variant_id") else None,
-                sku=(str(item["sku"])[:128] if item.get("sku") else None),
+                product_id=text(item["product_id"], 64) if item.get("product_id") else None,
+                variant_id=text(item["variant_id"], 64) if item.get("variant_id") else None,
+                sku=(text(item["sku"], 128) if item.get("sku") else None),
             )
         )
     return lines
@@ -152,7 +187,7 @@ def order_row(order: dict[str, Any], shop_timezone: str = "UTC") -> OrderRow:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     notes = note_attributes(order)
-    landing_site = (order.get("landing_site") or None) and str(order["landing_site"])[:2048]
+    landing_site = (order.get("landing_site") or None) and text(order["landing_site"], 2048)
     landing = parse_landing(landing_site)
     visitor = next((notes[k] for k in VISITOR_NOTE_KEYS if notes.get(k)), None)
 
@@ -160,28 +195,28 @@ def order_row(order: dict[str, Any], shop_timezone: str = "UTC") -> OrderRow:
         return landing.clicks.get(key) or (notes.get(key) or None)
 
     return OrderRow(
-        external_id=str(order["id"]),
+        external_id=text(order["id"], 64),
         created_at=created,
         order_date=created.astimezone(zone).date(),
         updated_at=updated,
-        currency=str(order.get("currency") or "USD")[:3].upper(),
+        currency=text(order.get("currency") or "USD", 3).upper(),
         total_micros=micros(order.get("total_price")),
         subtotal_micros=micros(order.get("subtotal_price")),
         tax_micros=micros(order.get("total_tax")),
         shipping_micros=_shipping(order),
         discounts_micros=micros(order.get("total_discounts")),
-        refunded_micros=refund_total(order.get("refunds") or []),
-        order_number=str(order.get("order_number") or order.get("name") or "")[:64],
-        financial_status=str(order.get("financial_status") or "pending")[:32],
+        refunded_micros=refund_total(items(order.get("refunds"))),
+        order_number=text(order.get("order_number") or order.get("name") or "", 64),
+        financial_status=text(order.get("financial_status") or "pending", 32),
         cancelled_at=parse_time(order.get("cancelled_at")),
         is_test=bool(order.get("test")),
         customer_email_hash=email_hash(
-            order.get("email") or (order.get("customer") or {}).get("email")
+            order.get("email") or obj(order.get("customer")).get("email")
         ),
         landing_site=landing_site,
         referring_site=(order.get("referring_site") or None)
-        and str(order["referring_site"])[:2048],
-        source_name=(str(order["source_name"])[:64] if order.get("source_name") else None),
+        and text(order["referring_site"], 2048),
+        source_name=(text(order["source_name"], 64) if order.get("source_name") else None),
         utm_source=landing.utm.get("utm_source"),
         utm_medium=landing.utm.get("utm_medium"),
         utm_campaign=landing.utm.get("utm_campaign"),
@@ -190,7 +225,7 @@ def order_row(order: dict[str, Any], shop_timezone: str = "UTC") -> OrderRow:
         fbclid=click("fbclid"),
         gclid=click("gclid"),
         ttclid=click("ttclid"),
-        checkout_token=str(order["checkout_token"])[:128] if order.get("checkout_token") else None,
+        checkout_token=text(order["checkout_token"], 128) if order.get("checkout_token") else None,
         visitor_id=visitor[:64] if visitor else None,
         note_attributes=notes,
         lines=_lines(order),

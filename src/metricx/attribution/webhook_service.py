@@ -17,8 +17,11 @@ Decisions:
   orders/updated, which lists it.
 - customers/redact clears the hashed email, visitor id, checkout token, click ids and
   note attributes of that customer's orders and deletes their journeys and pixel events;
-  shop/redact deletes the shop's orders (lines and attributions cascade);
-  customers/data_request is logged: metricx keeps no personal data beyond a hashed email.
+  shop/redact deletes the shop's orders (lines and attributions cascade) and its stored
+  access token (the app is uninstalled; keeping a live credential would be keeping data),
+  leaving the connection in needs_reauth so nothing syncs it again;
+  customers/data_request is logged (warning) with the number of orders held for that
+  customer, for the operator to answer: metricx keeps no personal data beyond a hashed email.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ async def process(
         elif topic == "shop/redact":
             did = await _shop_redact(session, conn)
         else:
-            log.info("shopify.customer_data_request", shop=shop_domain, workspace=conn.workspace_id)
+            await _customer_data_request(session, conn, payload)
             did = False
         if did:
             changed.append(conn.workspace_id)
@@ -122,7 +125,7 @@ async def _order(session: AsyncSession, conn: Connection, payload: dict[str, Any
     written = await upsert_orders(
         session, workspace_id=conn.workspace_id, connection_id=conn.id, rows=[row]
     )
-    await _record_refund_ids(session, conn, payload.get("refunds") or [], "orders")
+    await _record_refund_ids(session, conn, shopify.items(payload.get("refunds")), "orders")
     return bool(written)
 
 
@@ -155,9 +158,9 @@ async def _refund(session: AsyncSession, conn: Connection, payload: dict[str, An
 async def _customer_redact(
     session: AsyncSession, conn: Connection, payload: dict[str, Any]
 ) -> bool:
-    customer = payload.get("customer") or {}
+    customer = shopify.obj(payload.get("customer"))
     digest = shopify.email_hash(customer.get("email"))
-    order_ids = [str(i) for i in payload.get("orders_to_redact") or []]
+    order_ids = [str(i) for i in shopify.items(payload.get("orders_to_redact"))]
     match: list[Any] = [ShopifyOrder.external_id.in_(order_ids)] if order_ids else []
     if digest:
         match.append(ShopifyOrder.customer_email_hash == digest)
@@ -213,8 +216,49 @@ async def _customer_redact(
     return True
 
 
+async def _customer_data_request(
+    session: AsyncSession, conn: Connection, payload: dict[str, Any]
+) -> None:
+    """Record what we hold for the customer so the operator can answer the merchant.
+
+    Shopify expects the app to hand the data to the store owner within 30 days; metricx
+    holds only a hashed email and attribution fields on orders the shop already has, so
+    the request is logged with the count of those orders (never the email itself).
+    """
+    customer = shopify.obj(payload.get("customer"))
+    digest = shopify.email_hash(customer.get("email"))
+    order_ids = [str(i) for i in shopify.items(payload.get("orders_requested"))]
+    match: list[Any] = [ShopifyOrder.external_id.in_(order_ids)] if order_ids else []
+    if digest:
+        match.append(ShopifyOrder.customer_email_hash == digest)
+    held = 0
+    if match:
+        held = len(
+            (
+                await session.execute(
+                    select(ShopifyOrder.id).where(
+                        ShopifyOrder.connection_id == conn.id, or_(*match)
+                    )
+                )
+            ).all()
+        )
+    log.warning(
+        "shopify.customer_data_request",
+        workspace=conn.workspace_id,
+        connection=conn.id,
+        data_request_id=shopify.obj(payload.get("data_request")).get("id"),
+        orders_held=held,
+        action="send the merchant this customer's attribution data within 30 days",
+    )
+
+
 async def _shop_redact(session: AsyncSession, conn: Connection) -> bool:
     await session.execute(delete(ShopifyOrder).where(ShopifyOrder.connection_id == conn.id))
+    await session.execute(
+        update(Connection)
+        .where(Connection.id == conn.id)
+        .values(credentials_encrypted=None, status="needs_reauth", next_sync_at=None)
+    )
     await refresh_order_rollups(session, conn.workspace_id)
     await bump_data_version(session, conn.workspace_id)
     log.info("shopify.shop_redacted", workspace=conn.workspace_id, connection=conn.id)

@@ -90,6 +90,24 @@ async def revoke_api_token(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def revoke_all_api_tokens(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Revoke every live API token of a user (after a password change or reset)."""
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def revoke_all_sessions(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """Revoke every live session of a user."""
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
 async def touch_api_token(session: AsyncSession, token_id: int, now: datetime) -> None:
     """Record that a token was used."""
     await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

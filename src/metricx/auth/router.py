@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from metricx.auth import api_tokens, reset, service
+from metricx.auth import account, api_tokens, reset, service
 from metricx.auth.cookies import clear_session_cookies, set_session_cookies
 from metricx.auth.csrf import csrf_token_for
 from metricx.auth.deps import MAX_ID, CurrentUser, RateLimiterDep, SessionUser
@@ -17,6 +17,7 @@ from metricx.auth.schemas import (
     ApiTokenOut,
     ChangePasswordIn,
     CsrfOut,
+    DeleteAccountIn,
     LoginIn,
     MessageOut,
     RegisterIn,
@@ -110,6 +111,21 @@ async def logout(
 async def me(user: CurrentUser) -> UserOut:
     """The signed-in user."""
     return UserOut.model_validate(user)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(
+    body: DeleteAccountIn,
+    user: SessionUser,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Delete your account (password required); 409 while you own shared workspaces."""
+    await account.delete_account(session, user, body.password)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookies(response, request, settings)
+    return response
 
 
 @router.get("/csrf", response_model=CsrfOut)

@@ -33,6 +33,14 @@ class RegisterIn(BaseModel):
     name: str = Field(default="", max_length=200, pattern=PLAIN_TEXT)
 
 
+class DeleteAccountIn(BaseModel):
+    """The password again: deleting an account cannot be undone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
 class ChangePasswordIn(BaseModel):
     """The current password and the one replacing it."""
 

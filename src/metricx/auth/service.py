@@ -90,7 +90,11 @@ async def change_password(
 
 
 async def set_password(session: AsyncSession, user: User, new_password: str) -> None:
-    """Store a new password and bump session_version so older sessions stop working."""
+    """Store a new password; every older session and every API token stops working.
+
+    A password change is what a user does after a suspected compromise, so a token an
+    attacker minted with the old password must die with it.
+    """
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             f"The password needs at least {MIN_PASSWORD_LENGTH} characters.",
@@ -101,4 +105,6 @@ async def set_password(session: AsyncSession, user: User, new_password: str) -> 
     user.session_version = user.session_version + 1
     user.password_changed_at = now
     await repository.expire_reset_tokens(session, user.id, now)
+    await repository.revoke_all_sessions(session, user.id, now)
+    await repository.revoke_all_api_tokens(session, user.id, now)
     await session.flush()

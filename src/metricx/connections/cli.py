@@ -132,6 +132,28 @@ def list_(workspace: Annotated[int, typer.Option(help="Workspace id.")]) -> None
     out.print(table)
 
 
+@connections_app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt stored credentials under METRICX_SECRET_KEY (old keys in OLD_SECRET_KEYS)."""
+    from metricx.cli import run
+    from metricx.config import get_settings
+    from metricx.connections import service
+    from metricx.db import Database
+
+    settings = get_settings()
+
+    async def _go() -> int:
+        database = Database(settings)
+        try:
+            async with database.transaction() as session:
+                return await service.reencrypt_credentials(session, settings)
+        finally:
+            await database.dispose()
+
+    changed = run(_go)
+    out.print(f"re-encrypted {changed} connection(s) under the current key")
+
+
 def register(app: typer.Typer) -> None:
     """Add `connections` to the main CLI."""
     app.add_typer(connections_app, name="connections")

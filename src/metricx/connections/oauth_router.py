@@ -137,10 +137,13 @@ async def connect_oauth_accounts(
     """Connect the picked accounts (admin); their first syncs are queued after commit."""
     connections = await oauth.connect_accounts(session, http, settings, ctx, body, now=clock)
     due = [c.id for c in connections if c.next_sync_at is not None]
+    ws_id = ctx.workspace_id
 
     async def enqueue() -> None:
         for conn_id in due:
-            await enqueue_quietly(queue, "sync_connection", connection_id=conn_id)
+            await enqueue_quietly(
+                queue, "sync_connection", connection_id=conn_id, workspace_id=ws_id
+            )
 
     after_commit(session, enqueue)
     return [service.to_out(c) for c in connections]

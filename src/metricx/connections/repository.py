@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.models import Connection, MetricFact, SyncRun
-from metricx.tenancy import AuthContext, scoped
+from metricx.tenancy import AuthContext, scoped, unscoped_across_all_workspaces
 
 
 async def list_connections(session: AsyncSession, ctx: AuthContext) -> list[Connection]:
@@ -87,3 +87,11 @@ async def delete_connection(session: AsyncSession, ctx: AuthContext, connection_
             Connection.workspace_id == ctx.workspace_id, Connection.id == connection_id
         )
     )
+
+
+async def all_with_credentials(session: AsyncSession) -> list[Connection]:
+    """Every connection, of every workspace, that stores credentials (key rotation)."""
+    stmt = unscoped_across_all_workspaces(
+        select(Connection).where(Connection.credentials_encrypted.is_not(None))
+    )
+    return list((await session.scalars(stmt)).all())

@@ -44,9 +44,12 @@ async def create_connection(
     """Connect an account with tokens (admin); the first sync is queued after commit."""
     conn, _ = await service.create_connection(session, ctx, settings, body)
     if conn.next_sync_at is not None:
-        conn_id = conn.id
+        conn_id, ws_id = conn.id, ctx.workspace_id
         after_commit(
-            session, lambda: enqueue_quietly(queue, "sync_connection", connection_id=conn_id)
+            session,
+            lambda: enqueue_quietly(
+                queue, "sync_connection", connection_id=conn_id, workspace_id=ws_id
+            ),
         )
     return service.to_out(conn)
 
@@ -90,11 +93,15 @@ async def sync_now(
 ) -> SyncQueued:
     """Queue a sync now (admin); 202 with the run id."""
     run = await service.request_sync(session, ctx, connection_id)
-    run_id = run.id
+    run_id, ws_id = run.id, ctx.workspace_id
     after_commit(
         session,
         lambda: enqueue_quietly(
-            queue, "sync_connection", connection_id=connection_id, run_id=run_id
+            queue,
+            "sync_connection",
+            connection_id=connection_id,
+            workspace_id=ws_id,
+            run_id=run_id,
         ),
     )
     return SyncQueued(run_id=run_id, status=run.status)

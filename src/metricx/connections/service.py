@@ -230,3 +230,20 @@ async def workspace_of_connection(session: AsyncSession, connection_id: int) -> 
     if conn is None:
         raise NotFound(f"Connection {connection_id} not found.")
     return conn.workspace_id
+
+
+async def reencrypt_credentials(session: AsyncSession, settings: Settings) -> int:
+    """Re-encrypt every stored credential written with an older key; returns how many.
+
+    Run after moving the old METRICX_SECRET_KEY into METRICX_OLD_SECRET_KEYS; once it has
+    run, the old key can be dropped from the settings without losing any connection.
+    """
+    box = SecretBox.from_settings(settings)
+    changed = 0
+    for conn in await repo.all_with_credentials(session):
+        blob = conn.credentials_encrypted
+        if blob and box.needs_rotation(blob):
+            conn.credentials_encrypted = box.encrypt(box.decrypt(blob))
+            changed += 1
+    await session.flush()
+    return changed

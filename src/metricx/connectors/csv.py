@@ -107,7 +107,8 @@ def _count(text: str) -> int:
 
 def _float(text: str) -> float:
     value = Decimal(text)
-    if not value.is_finite() or value < 0:
+    # Bounded like money: 1e400 is a finite Decimal but an infinite float.
+    if not value.is_finite() or value < 0 or value >= MAX_MONEY:
         raise InvalidOperation
     return float(value)
 

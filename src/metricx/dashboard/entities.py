@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.dashboard import queries
-from metricx.errors import NotFound
+from metricx.errors import NotFound, ValidationFailed
 from metricx.metrics import engine
 from metricx.metrics.registry import METRICS
 from metricx.metrics.schemas import Filters, SemanticQuery, TimeframeSpec
@@ -137,22 +137,40 @@ def _row(row: engine.ResultRow) -> dict[str, Any]:
     }
 
 
+class ExportTooLarge(ValidationFailed):
+    """The export would exceed EXPORT_MAX_ROWS rows; narrow it with filters."""
+
+    code = "export_too_large"
+
+
 async def export_csv(
     session: AsyncSession, ctx: AuthContext, req: EntityRequest, clock: Clock
 ) -> list[bytes]:
-    """The listing as CSV chunks, at most EXPORT_MAX_ROWS rows.
+    """The listing as CSV chunks; 422 export_too_large past EXPORT_MAX_ROWS rows.
 
     Rows are fetched a page at a time and turned into CSV text (in a thread) at once, so
-    memory holds one page of rows plus compact text, never 100k row objects.
+    memory holds one page of rows plus compact text, never 100k row objects. A silently
+    truncated export would look complete in a spreadsheet, so going over is an error.
     """
     await _parent(session, ctx, req.parent_id)
+    cap = EXPORT_MAX_ROWS
     chunks = [_csv_text([], header=True)]
-    for offset in range(0, EXPORT_MAX_ROWS, EXPORT_PAGE):
-        query = _query(req, limit=EXPORT_PAGE, offset=offset, series=False, compare=False)
+    offset = 0
+    while offset < cap:
+        page = min(EXPORT_PAGE, cap - offset)
+        query = _query(req, limit=page, offset=offset, series=False, compare=False)
         rows = (await engine.run(session, ctx, query, clock=clock)).rows
         chunks.append(await asyncio.to_thread(_csv_text, rows))
-        if len(rows) < EXPORT_PAGE:
-            break
+        offset += len(rows)
+        if len(rows) < page:
+            return chunks
+    probe = _query(req, limit=1, offset=cap, series=False, compare=False)
+    if (await engine.run(session, ctx, probe, clock=clock)).rows:
+        raise ExportTooLarge(
+            f"The export has more than {cap:,} rows; narrow it by level, parent, status, "
+            "provider or search.",
+            fields=["level", "parent_id", "status", "provider", "q"],
+        )
     return chunks
 
 

@@ -29,10 +29,10 @@ UNSCHEDULED_PROVIDERS = ("csv",)
 BATCH = 5_000
 
 
-async def due_connection_ids(jc: JobContext) -> list[int]:
-    """Connections (of every workspace) whose next sync time has come, oldest first."""
+async def due_connections(jc: JobContext) -> list[tuple[int, int]]:
+    """(connection id, workspace id) of every connection due for a sync, oldest first."""
     query = unscoped_across_all_workspaces(
-        select(Connection.id)
+        select(Connection.id, Connection.workspace_id)
         .where(
             Connection.next_sync_at <= jc.now(),
             Connection.status.not_in(UNSCHEDULED_STATUSES),
@@ -42,17 +42,22 @@ async def due_connection_ids(jc: JobContext) -> list[int]:
         .limit(BATCH)
     )
     async with jc.db.transaction() as s:
-        return list((await s.scalars(query)).all())
+        return [(int(cid), int(wid)) for cid, wid in (await s.execute(query)).all()]
 
 
 async def schedule_due_syncs(jc: JobContext) -> dict[str, int]:
     """Fan out one sync job per due connection; returns counts."""
     counts = {"due": 0, "enqueued": 0, "failed": 0}
-    ids = await due_connection_ids(jc)
+    ids = await due_connections(jc)
     counts["due"] = len(ids)
-    for connection_id in ids:
+    for connection_id, workspace_id in ids:
         try:
-            if await jc.enqueue("sync_connection", connection_id=connection_id, due_only=True):
+            if await jc.enqueue(
+                "sync_connection",
+                connection_id=connection_id,
+                workspace_id=workspace_id,
+                due_only=True,
+            ):
                 counts["enqueued"] += 1
         except Exception:
             counts["failed"] += 1

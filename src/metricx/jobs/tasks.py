@@ -18,12 +18,23 @@ JobFn = Callable[..., Awaitable[Any]]
 
 
 async def sync_connection(
-    jc: JobContext, *, connection_id: int, run_id: int | None = None, due_only: bool = False
+    jc: JobContext,
+    *,
+    connection_id: int,
+    workspace_id: int | None = None,
+    run_id: int | None = None,
+    due_only: bool = False,
 ) -> dict[str, Any]:
-    """Sync one connection (a no-op when another process holds its lock)."""
+    """Sync one connection (a no-op when another process holds its lock).
+
+    `workspace_id` is the tenant the job was queued for; a connection of another
+    workspace is skipped untouched. None only for jobs queued before it was carried.
+    """
     from metricx.sync.service import sync_connection as run_sync
 
-    outcome = await run_sync(jc, connection_id, run_id=run_id, due_only=due_only)
+    outcome = await run_sync(
+        jc, connection_id, run_id=run_id, due_only=due_only, workspace_id=workspace_id
+    )
     return {"status": outcome.status, "run_id": outcome.run_id, "error": outcome.error}
 
 
@@ -99,4 +110,7 @@ def job_id(name: str, kwargs: dict[str, Any]) -> str:
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
     prefix, key = _ID_KEYS[name]
+    if key != "workspace_id" and kwargs.get("workspace_id") is not None:
+        # The tenant is part of the id, so a job id alone says whose data it touches.
+        return f"{prefix}:{kwargs['workspace_id']}:{kwargs[key]}"
     return f"{prefix}:{kwargs[key]}"

@@ -63,21 +63,37 @@ async def sync_connection(
     run_id: int | None = None,
     due_only: bool = False,
     progress: ProgressFn | None = None,
+    workspace_id: int | None = None,
 ) -> SyncOutcome:
-    """Sync one connection unless another process is already syncing it."""
+    """Sync one connection unless another process is already syncing it.
+
+    With `workspace_id`, a connection that is not in that workspace is skipped untouched:
+    a job queued for one tenant can never write another's data.
+    """
     async with connection_lock(jc.db, connection_id) as locked:
         if not locked:
             log.info("sync.already_running", connection_id=connection_id)
             return SyncOutcome(connection_id, "skipped", run_id, error="already syncing")
-        return await _sync_locked(jc, connection_id, run_id, due_only, progress)
+        return await _sync_locked(jc, connection_id, run_id, due_only, progress, workspace_id)
 
 
 async def _start(
-    jc: JobContext, connection_id: int, run_id: int | None, due_only: bool, now: datetime
+    jc: JobContext,
+    connection_id: int,
+    run_id: int | None,
+    due_only: bool,
+    now: datetime,
+    workspace_id: int | None = None,
 ) -> tuple[Connection, SyncRun] | SyncOutcome:
     async with jc.db.transaction() as s:
         conn = await s.get(Connection, connection_id)
         if conn is None:
+            return SyncOutcome(connection_id, "skipped", run_id, error="no such connection")
+        if workspace_id is not None and conn.workspace_id != workspace_id:
+            # Same answer as a missing connection: the job learns nothing about other tenants.
+            log.warning(
+                "sync.foreign_connection", connection_id=connection_id, workspace_id=workspace_id
+            )
             return SyncOutcome(connection_id, "skipped", run_id, error="no such connection")
         if conn.provider in NOT_SYNCABLE or conn.status == "paused":
             return SyncOutcome(connection_id, "skipped", run_id, error=f"{conn.status} connection")
@@ -124,9 +140,10 @@ async def _sync_locked(
     run_id: int | None,
     due_only: bool,
     progress: ProgressFn | None,
+    workspace_id: int | None = None,
 ) -> SyncOutcome:
     now = jc.now()
-    started = await _start(jc, connection_id, run_id, due_only, now)
+    started = await _start(jc, connection_id, run_id, due_only, now, workspace_id)
     if isinstance(started, SyncOutcome):
         return started
     conn, run = started

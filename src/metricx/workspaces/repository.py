@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from metricx.models import Invite, Membership, User, Workspace
 from metricx.tenancy import AuthContext, scoped
@@ -116,3 +117,33 @@ async def delete_pending_invites_for(session: AsyncSession, ctx: AuthContext, em
 async def invite_by_hash(session: AsyncSession, hashed: str) -> Invite | None:
     """The invite a presented token belongs to (the token itself proves access)."""
     return await session.scalar(select(Invite).where(Invite.token_hash == hashed))
+
+
+async def owned_workspaces(session: AsyncSession, user_id: int) -> list[tuple[Workspace, int]]:
+    """The workspaces a user owns, each with its number of members (the owner included)."""
+    other = aliased(Membership)
+    members = (
+        select(func.count())
+        .select_from(other)
+        .where(other.workspace_id == Workspace.id)
+        .correlate(Workspace)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Workspace, members)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user_id, Membership.role == "owner")
+        .order_by(Workspace.id)
+    )
+    return [(ws, int(n)) for ws, n in await session.execute(stmt)]
+
+
+async def delete_workspaces(session: AsyncSession, workspace_ids: list[int]) -> None:
+    """Delete workspaces by id; foreign keys cascade to everything they own."""
+    if workspace_ids:
+        await session.execute(delete(Workspace).where(Workspace.id.in_(workspace_ids)))
+
+
+async def delete_invites_to(session: AsyncSession, email: str) -> None:
+    """Drop every pending invite addressed to an email (of every workspace)."""
+    await session.execute(delete(Invite).where(Invite.email == email, Invite.accepted_at.is_(None)))
