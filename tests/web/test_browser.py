@@ -494,7 +494,7 @@ def test_settings_oauth_picker_connects_the_picked_accounts(page, live) -> None:
     assert (conn.provider, conn.external_account_id) == ("meta", "act_9000000001")
     assert conn.name == "Other account 1" and conn.credentials_encrypted
     # Its first sync was queued, and dropped: it never reaches the fake.
-    assert ("sync_connection", {"connection_id": conn.id}) in live.jobs
+    assert ("sync_connection", {"connection_id": conn.id, "workspace_id": ws}) in live.jobs
     assert set(meta.calls) == {"dialog", "oauth_token", "adaccounts"}, meta.calls
     assert page.is_visible("#connections button:has-text('Connect Meta')")
 

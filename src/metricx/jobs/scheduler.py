@@ -94,10 +94,14 @@ async def recover_orphaned_syncs(jc: JobContext) -> int:
     if jc.db.dialect != "postgresql":
         return 0
     async with jc.db.transaction() as s:
-        running = select(SyncRun.connection_id).where(SyncRun.status == "running").distinct()
-        ids = list((await s.scalars(unscoped_across_all_workspaces(running))).all())
+        running = (
+            select(SyncRun.connection_id, SyncRun.workspace_id)
+            .where(SyncRun.status == "running")
+            .distinct()
+        )
+        ids = list((await s.execute(unscoped_across_all_workspaces(running))).tuples())
     recovered = 0
-    for connection_id in ids:
+    for connection_id, workspace_id in ids:
         async with connection_lock(jc.db, connection_id) as locked:
             if not locked:
                 continue  # a live process is syncing it
@@ -117,7 +121,8 @@ async def recover_orphaned_syncs(jc: JobContext) -> int:
                 )
         release = getattr(jc.queue, "release", None)
         if release is not None:
-            await release("sync_connection", connection_id=connection_id)
+            # The job id names the tenant too (see tasks.job_id), as the enqueue did.
+            await release("sync_connection", connection_id=connection_id, workspace_id=workspace_id)
         recovered += 1
         log.warning("scheduler.orphaned_sync_requeued", connection_id=connection_id)
     return recovered
