@@ -35,7 +35,7 @@ async def run_after_commit(session: AsyncSession) -> None:
         await callback()
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The process-wide database."""
     return request.app.state.db  # type: ignore[no-any-return]
 
@@ -58,17 +58,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     await run_after_commit(session)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     """The app's cache."""
     return request.app.state.cache  # type: ignore[no-any-return]
 
 
-def get_http(request: Request) -> httpx.AsyncClient:
+async def get_http(request: Request) -> httpx.AsyncClient:
     """The shared HTTP client."""
     return request.app.state.http  # type: ignore[no-any-return]
 

@@ -21,7 +21,7 @@ Model = Annotated[str | None, Query(max_length=32)]
 Window = Annotated[int | None, Query(ge=1, le=90)]
 
 
-def _period(
+async def _period(
     ctx: WorkspaceCtx,
     clock: ClockDep,
     timeframe: Timeframe = None,

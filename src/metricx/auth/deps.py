@@ -70,7 +70,7 @@ async def session_user(request: Request, user: Annotated[User, Depends(current_u
     return user
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     """The app's attempt limiter, created on first use and closed at shutdown."""
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "rate_limiter", None)

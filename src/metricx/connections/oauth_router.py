@@ -33,7 +33,7 @@ callback_router = APIRouter(prefix="/api/oauth", tags=["connections"])
 ProviderPath = Annotated[OAuthProvider, Path(description="meta, google or shopify")]
 
 
-def get_clock() -> oauth.Clock:
+async def get_clock() -> oauth.Clock:
     """The clock states and grants are checked against (tests override it)."""
     return time.time
 

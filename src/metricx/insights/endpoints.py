@@ -25,7 +25,7 @@ EXECUTOR_STATE = "query_executor_factory"
 LLM_STATE = "insights_llm"
 
 
-def get_executor(request: Request, session: SessionDep, ctx: WorkspaceCtx) -> Execute:
+async def get_executor(request: Request, session: SessionDep, ctx: WorkspaceCtx) -> Execute:
     """The query engine bound to this request (set on app.state when the engine is wired)."""
     factory: service.ExecutorFactory | None = getattr(request.app.state, EXECUTOR_STATE, None)
     if factory is None:
@@ -33,7 +33,7 @@ def get_executor(request: Request, session: SessionDep, ctx: WorkspaceCtx) -> Ex
     return factory(session, ctx)
 
 
-def get_llm(request: Request, settings: SettingsDep) -> LlmProvider | None:
+async def get_llm(request: Request, settings: SettingsDep) -> LlmProvider | None:
     """The optional LLM provider, created once per app; None without an API key."""
     state = request.app.state
     if not hasattr(state, LLM_STATE):

@@ -60,6 +60,6 @@ def install(app: FastAPI) -> None:
     app.state.shutdown_hooks.append(stop_jobs)
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     """The app's job queue (a FastAPI dependency)."""
     return request.app.state.jobs  # type: ignore[no-any-return]

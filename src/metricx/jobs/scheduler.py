@@ -99,7 +99,7 @@ async def recover_orphaned_syncs(jc: JobContext) -> int:
             .where(SyncRun.status == "running")
             .distinct()
         )
-        ids = list((await s.execute(unscoped_across_all_workspaces(running))).tuples())
+        ids = [tuple(r) for r in await s.execute(unscoped_across_all_workspaces(running))]
     recovered = 0
     for connection_id, workspace_id in ids:
         async with connection_lock(jc.db, connection_id) as locked:

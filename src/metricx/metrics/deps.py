@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from metricx.metrics.timeframes import Clock, system_clock
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The app's clock: real time, unless a test froze it on app.state.clock."""
     return getattr(request.app.state, "clock", system_clock)  # type: ignore[no-any-return]
 
