@@ -90,7 +90,10 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            pool_pre_ping=True,
+            # No pre-ping: it cost two round trips (BEGIN; ROLLBACK) on every checkout.
+            # A connection that died with the server fails its statement instead; that
+            # request is a 503, and SQLAlchemy then invalidates the whole pool, so the
+            # next checkouts reconnect (tests/reliability/test_postgres_restart.py).
             pool_recycle=1800,
             connect_args={
                 "timeout": settings.db_connect_timeout,
@@ -163,6 +166,9 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings, url=url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool, no transaction: a single read (the edge's auth lookup) is one round
+        # trip instead of BEGIN, statement, COMMIT.
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:

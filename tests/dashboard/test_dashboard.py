@@ -130,13 +130,13 @@ async def test_etag_304_statement_count_and_invalidation(db: Database, app_facto
         url = f"/api/workspaces/{ds.tenant.workspace_id}/dashboard?timeframe=last_7_days"
         first = await client.get(url, headers=headers)
         assert first.status_code == 200 and first.headers["x-cache"] == "miss"
-        # Two statements authenticate (token, membership); five compute the metrics and
-        # the attribution block (the attribution API's own service) adds its reads.
+        # One statement authenticates (token, user, membership, workspace); five compute the
+        # metrics and the attribution block (the attribution API's own service) adds its reads.
         assert _queries(first) <= 15
         etag = first.headers["etag"]
         again = await client.get(url, headers=headers)
         assert again.headers["x-cache"] == "hit" and again.content == first.content
-        assert _queries(again) == 2
+        assert _queries(again) == 1
         not_modified = await client.get(url, headers={**headers, "If-None-Match": etag})
         assert not_modified.status_code == 304 and not not_modified.content
         assert not_modified.headers["etag"] == etag

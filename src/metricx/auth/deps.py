@@ -7,19 +7,21 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from metricx.auth import api_tokens, service
+from metricx.auth import repository as auth_repo
 from metricx.auth.cookies import SESSION_COOKIE
 from metricx.auth.csrf import UNSAFE_METHODS, verify_csrf
 from metricx.auth.ratelimit import RateLimiter
-from metricx.auth.tokens import API_TOKEN_PREFIX
-from metricx.deps import SessionDep, SettingsDep
+from metricx.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, token_hash, verify_signature
+from metricx.config import Settings
+from metricx.deps import DatabaseDep, SessionDep, SettingsDep
 from metricx.errors import Forbidden, NotAuthenticated, NotFound
-from metricx.models import User
-from metricx.tenancy import AuthContext, workspace_context_for
-from metricx.workspaces import repository as ws_repo
+from metricx.models import User, utcnow
+from metricx.tenancy import AuthContext
 
 MAX_ID = 2**63 - 1
 AUTH_SESSION = "session"
 AUTH_API_TOKEN = "api_token"
+_EXPIRED = "Your session has expired or is invalid; sign in again."
 
 
 def presented_token(request: Request) -> tuple[str | None, bool]:
@@ -50,7 +52,7 @@ async def current_user(request: Request, session: SessionDep, settings: Settings
         user = await service.user_for_token(session, settings, token)
         kind = AUTH_SESSION
     if user is None:
-        raise NotAuthenticated("Your session has expired or is invalid; sign in again.")
+        raise NotAuthenticated(_EXPIRED)
     if from_cookie and request.method in UNSAFE_METHODS:
         await verify_csrf(request, settings.secret, token)
     request.state.user = user
@@ -90,17 +92,67 @@ SessionUser = Annotated[User, Depends(session_user)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
+def _credential(request: Request, settings: Settings) -> tuple[str, bool, bool]:
+    """(token, is_api_token, came_from_cookie) of a well-formed, correctly signed token; or 401."""
+    token, from_cookie = presented_token(request)
+    if not token:
+        raise NotAuthenticated("Sign in to continue.")
+    api_token = token.startswith(API_TOKEN_PREFIX) and not from_cookie
+    prefix = API_TOKEN_PREFIX if api_token else SESSION_PREFIX
+    if (
+        not token.startswith(prefix)
+        or len(token) > 200
+        or verify_signature(settings.secret, token) is None
+    ):
+        raise NotAuthenticated(_EXPIRED)
+    return token, api_token, from_cookie
+
+
 async def workspace_context(
+    request: Request,
+    db: DatabaseDep,
     session: SessionDep,
-    user: CurrentUser,
+    settings: SettingsDep,
     workspace_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Workspace id")],
 ) -> AuthContext:
-    """Resolve the caller's role in the workspace of the path; not a member means 404."""
-    found = await ws_repo.get_membership(session, workspace_id, user.id)
-    if found is None:
+    """Resolve the caller's role in the workspace of the path; not a member means 404.
+
+    Credential, user, membership and workspace are read in one statement on an
+    autocommit connection: one round trip, and no transaction held open by a request
+    that the cache then answers without touching the database again.
+    """
+    token, api_token, from_cookie = _credential(request, settings)
+    now = utcnow()
+    async with db.autocommit.connect() as conn:
+        row = await auth_repo.workspace_principal(
+            conn, api_token=api_token, hashed=token_hash(token), workspace_id=workspace_id,
+            now=now,
+        )  # fmt: skip
+    if row is None:
+        raise NotAuthenticated(_EXPIRED)
+    if from_cookie and request.method in UNSAFE_METHODS:
+        await verify_csrf(request, settings.secret, token)
+    (user_id, role, ws_id, timezone, currency, data_version, model, window, summary_end,
+     credential_id, last_used) = row  # fmt: skip
+    if api_token and (last_used is None or now - last_used > api_tokens.TOUCH_INTERVAL):
+        await auth_repo.touch_api_token(session, credential_id, now)
+    request.state.user_id = user_id
+    request.state.auth_via_cookie = from_cookie
+    request.state.auth_kind = AUTH_API_TOKEN if api_token else AUTH_SESSION
+    request.state.session_token = None if api_token else token
+    if role is None:
         raise NotFound("Workspace not found.")
-    workspace, membership = found
-    return workspace_context_for(user.id, workspace, membership.role)
+    return AuthContext(
+        user_id=user_id,
+        workspace_id=ws_id,
+        role=role,
+        timezone=timezone,
+        currency=currency,
+        data_version=data_version,
+        attribution_model=model,
+        attribution_window_days=window,
+        summary_end=summary_end,
+    )
 
 
 WorkspaceCtx = Annotated[AuthContext, Depends(workspace_context)]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, Select, and_, bindparam, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from metricx.models import ApiToken, AuthSession, PasswordResetToken, User
+from metricx.models import ApiToken, AuthSession, Membership, PasswordResetToken, User, Workspace
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -138,3 +139,67 @@ async def expire_reset_tokens(session: AsyncSession, user_id: int, now: datetime
         .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
     )
+
+
+def _principal_statement(credential: type[AuthSession] | type[ApiToken]) -> Select[Any]:
+    """Credential, user, role and workspace settings for one workspace, in one statement.
+
+    Outer joins keep the credential row when the user is not a member, so the caller can
+    tell "not signed in" (401) from "not your workspace" (404) without a second query.
+    """
+    if credential is AuthSession:
+        live = [
+            AuthSession.id == bindparam("credential"),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > bindparam("now"),
+            AuthSession.session_version == User.session_version,
+        ]
+        touched = literal_column("NULL").label("last_used_at")
+    else:
+        live = [
+            ApiToken.token_hash == bindparam("credential"),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")),
+        ]
+        touched = ApiToken.last_used_at
+    return (
+        select(
+            User.id,
+            Membership.role,
+            Workspace.id,
+            Workspace.timezone,
+            Workspace.currency,
+            Workspace.data_version,
+            Workspace.attribution_model,
+            Workspace.attribution_window_days,
+            Workspace.summary_end,
+            credential.id,
+            touched,
+        )
+        .select_from(credential)
+        .join(User, User.id == credential.user_id)
+        .outerjoin(
+            Membership,
+            and_(Membership.user_id == User.id, Membership.workspace_id == bindparam("ws")),
+        )
+        .outerjoin(Workspace, Workspace.id == Membership.workspace_id)
+        .where(*live, User.is_active.is_(True))
+    )
+
+
+# Built once: the edge runs one of these on every workspace-scoped request.
+_SESSION_PRINCIPAL = _principal_statement(AuthSession)
+_API_TOKEN_PRINCIPAL = _principal_statement(ApiToken)
+
+
+async def workspace_principal(
+    conn: AsyncConnection, *, api_token: bool, hashed: str, workspace_id: int, now: datetime
+) -> Row[Any] | None:
+    """(user id, role, workspace id, timezone, currency, data_version, attribution model,
+    window, summary_end, credential id, last used) for a live credential, or None.
+
+    Role and the workspace columns are None when the user is not a member.
+    """
+    stmt = _API_TOKEN_PRINCIPAL if api_token else _SESSION_PRINCIPAL
+    result = await conn.execute(stmt, {"credential": hashed, "now": now, "ws": workspace_id})
+    return result.first()
