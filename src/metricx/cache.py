@@ -129,6 +129,23 @@ class Cache:
             CACHE_EVENTS.labels("hit").inc()
         return value
 
+    async def get_if_present(self, key: str) -> bytes | None:
+        """The cached value, counting only a hit: for a caller that hands misses on to
+        `get_or_compute` (which counts them)."""
+        if self.backend is None:
+            return None
+        try:
+            value = await self.backend.get(key)
+        except Exception as exc:
+            self.errors += 1
+            CACHE_EVENTS.labels("error").inc()
+            log.warning("cache.get_failed", error=str(exc)[:200])
+            return None
+        if value is not None:
+            self.hits += 1
+            CACHE_EVENTS.labels("hit").inc()
+        return value
+
     async def set(self, key: str, value: bytes, ttl: int | None = None) -> None:
         """Store a value; failures are logged and ignored."""
         if self.backend is None:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     cache_max_entries: int = 5_000
     cache_ttl_seconds: int = 1_800
+    # Seconds an API process keeps a resolved AuthContext (PostgreSQL only: the change
+    # feed drops it as soon as its credential, membership or workspace changes). 0: off.
+    auth_cache_seconds: float = 30.0
 
     session_ttl_hours: int = 24 * 14
     cookie_secure: bool | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,10 +34,20 @@ class QueryStats:
     count: int = 0
     seconds: float = 0.0
     starts: list[float] = field(default_factory=list)
+    # A statement wrote a row the change feed watches (see metricx.changes).
+    changed_watched: bool = False
 
 
 query_stats: contextvars.ContextVar[QueryStats | None] = contextvars.ContextVar(
     "metricx_query_stats", default=None
+)
+
+
+# DML on the tables whose triggers notify the change feed (migration 0003).
+_WATCHED_WRITE = re.compile(
+    r"\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+INTO)\s+\"?"
+    r"(?:workspaces|memberships|users|auth_sessions|api_tokens)\b",
+    re.IGNORECASE,
 )
 
 
@@ -46,6 +57,9 @@ def _instrument(engine: AsyncEngine, slow_query_ms: float) -> None:
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
         conn.info.setdefault("metricx_t0", []).append(time.perf_counter())
+        stats = query_stats.get()
+        if stats is not None and not stats.changed_watched and _WATCHED_WRITE.match(statement):
+            stats.changed_watched = True
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.cache import Cache
 from metricx.config import Settings
-from metricx.db import Database
+from metricx.db import Database, query_stats
 from metricx.errors import ServiceUnavailable
 
 AFTER_COMMIT = "metricx_after_commit"
@@ -55,6 +55,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         raise
     finally:
         await session.close()
+    stats = query_stats.get()
+    barrier = getattr(request.app.state, "change_barrier", None)
+    if barrier is not None and stats is not None and stats.changed_watched:
+        # Read your writes: this process's caches have heard of the change before the
+        # response leaves (one round trip, only for requests that changed such rows).
+        await barrier()
     await run_after_commit(session)
 
 

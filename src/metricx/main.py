@@ -155,6 +155,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     install_error_handlers(app)
+    # Innermost, so request ids, timing, metrics and security headers wrap it too.
+    from metricx.dashboard.fastpath import CachedDashboardMiddleware
+
+    app.add_middleware(CachedDashboardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -179,6 +183,7 @@ def _init_sentry(dsn: str, environment: str) -> None:
 def _include_routers(app: FastAPI) -> None:
     from metricx import observability, web
     from metricx.attribution import api as attribution_api
+    from metricx.auth import principals
     from metricx.auth import router as auth_router
     from metricx.connections import oauth_router
     from metricx.connections import router as connections_router
@@ -187,6 +192,7 @@ def _include_routers(app: FastAPI) -> None:
     from metricx.jobs import lifecycle as jobs_lifecycle
     from metricx.workspaces import router as workspaces_router
 
+    principals.install(app)
     app.include_router(observability.router)
     app.include_router(auth_router.router)
     app.include_router(workspaces_router.router)

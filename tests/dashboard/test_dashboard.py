@@ -136,7 +136,8 @@ async def test_etag_304_statement_count_and_invalidation(db: Database, app_facto
         etag = first.headers["etag"]
         again = await client.get(url, headers=headers)
         assert again.headers["x-cache"] == "hit" and again.content == first.content
-        assert _queries(again) == 1
+        # On PostgreSQL the AuthContext is cached too (the change feed keeps it honest).
+        assert _queries(again) == (0 if db.dialect == "postgresql" else 1)
         not_modified = await client.get(url, headers={**headers, "If-None-Match": etag})
         assert not_modified.status_code == 304 and not not_modified.content
         assert not_modified.headers["etag"] == etag

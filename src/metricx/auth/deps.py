@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.auth import api_tokens, service
 from metricx.auth import repository as auth_repo
 from metricx.auth.cookies import SESSION_COOKIE
 from metricx.auth.csrf import UNSAFE_METHODS, verify_csrf
+from metricx.auth.principals import PrincipalCache, PrincipalKey
 from metricx.auth.ratelimit import RateLimiter
 from metricx.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, token_hash, verify_signature
 from metricx.config import Settings
+from metricx.db import Database
 from metricx.deps import DatabaseDep, SessionDep, SettingsDep
 from metricx.errors import Forbidden, NotAuthenticated, NotFound
 from metricx.models import User, utcnow
@@ -108,6 +111,14 @@ def _credential(request: Request, settings: Settings) -> tuple[str, bool, bool]:
     return token, api_token, from_cookie
 
 
+def credential_key(
+    request: Request, settings: Settings, workspace_id: int
+) -> tuple[PrincipalKey, str, bool]:
+    """(PrincipalCache key, token, came_from_cookie) of the presented credential; or 401."""
+    token, api_token, from_cookie = _credential(request, settings)
+    return (token_hash(token), api_token, workspace_id), token, from_cookie
+
+
 async def workspace_context(
     request: Request,
     db: DatabaseDep,
@@ -118,31 +129,53 @@ async def workspace_context(
     """Resolve the caller's role in the workspace of the path; not a member means 404.
 
     Credential, user, membership and workspace are read in one statement on an
-    autocommit connection: one round trip, and no transaction held open by a request
-    that the cache then answers without touching the database again.
+    autocommit connection (one round trip, no transaction), and on PostgreSQL kept in the
+    process's PrincipalCache until a change notification names them.
     """
-    token, api_token, from_cookie = _credential(request, settings)
-    now = utcnow()
-    async with db.autocommit.connect() as conn:
-        row = await auth_repo.workspace_principal(
-            conn, api_token=api_token, hashed=token_hash(token), workspace_id=workspace_id,
-            now=now,
-        )  # fmt: skip
-    if row is None:
-        raise NotAuthenticated(_EXPIRED)
-    if from_cookie and request.method in UNSAFE_METHODS:
+    key, token, from_cookie = credential_key(request, settings, workspace_id)
+    api_token = key[1]
+    principals: PrincipalCache | None = request.app.state.principals
+    ctx = principals.get(key) if principals is not None else None
+    if ctx is None:
+        ctx = await _lookup(request, db, session, principals, key, token, from_cookie)
+    elif from_cookie and request.method in UNSAFE_METHODS:
         await verify_csrf(request, settings.secret, token)
-    (user_id, role, ws_id, timezone, currency, data_version, model, window, summary_end,
-     credential_id, last_used) = row  # fmt: skip
-    if api_token and (last_used is None or now - last_used > api_tokens.TOUCH_INTERVAL):
-        await auth_repo.touch_api_token(session, credential_id, now)
-    request.state.user_id = user_id
+    request.state.user_id = ctx.user_id
     request.state.auth_via_cookie = from_cookie
     request.state.auth_kind = AUTH_API_TOKEN if api_token else AUTH_SESSION
     request.state.session_token = None if api_token else token
+    return ctx
+
+
+async def _lookup(
+    request: Request,
+    db: Database,
+    session: AsyncSession,
+    principals: PrincipalCache | None,
+    key: PrincipalKey,
+    token: str,
+    from_cookie: bool,
+) -> AuthContext:
+    """The database path of workspace_context: 401, CSRF, 404, in the order of old."""
+    hashed, api_token, workspace_id = key
+    began = principals.begin() if principals is not None else 0
+    now = utcnow()
+    async with db.autocommit.connect() as conn:
+        row = await auth_repo.workspace_principal(
+            conn, api_token=api_token, hashed=hashed, workspace_id=workspace_id, now=now
+        )
+    if row is None:
+        raise NotAuthenticated(_EXPIRED)
+    if from_cookie and request.method in UNSAFE_METHODS:
+        await verify_csrf(request, request.app.state.settings.secret, token)
+    (user_id, role, ws_id, timezone, currency, data_version, model, window, summary_end,
+     credential_id, last_used, expires) = row  # fmt: skip
+    if api_token and (last_used is None or now - last_used > api_tokens.TOUCH_INTERVAL):
+        # Written with the request; the notification it causes drops this user's entries.
+        await auth_repo.touch_api_token(session, credential_id, now)
     if role is None:
         raise NotFound("Workspace not found.")
-    return AuthContext(
+    ctx = AuthContext(
         user_id=user_id,
         workspace_id=ws_id,
         role=role,
@@ -153,6 +186,9 @@ async def workspace_context(
         attribution_window_days=window,
         summary_end=summary_end,
     )
+    if principals is not None:
+        principals.store(key, ctx, began, expires)
+    return ctx
 
 
 WorkspaceCtx = Annotated[AuthContext, Depends(workspace_context)]

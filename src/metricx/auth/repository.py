@@ -155,6 +155,7 @@ def _principal_statement(credential: type[AuthSession] | type[ApiToken]) -> Sele
             AuthSession.session_version == User.session_version,
         ]
         touched = literal_column("NULL").label("last_used_at")
+        expires = AuthSession.expires_at
     else:
         live = [
             ApiToken.token_hash == bindparam("credential"),
@@ -162,6 +163,7 @@ def _principal_statement(credential: type[AuthSession] | type[ApiToken]) -> Sele
             or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")),
         ]
         touched = ApiToken.last_used_at
+        expires = ApiToken.expires_at
     return (
         select(
             User.id,
@@ -175,6 +177,7 @@ def _principal_statement(credential: type[AuthSession] | type[ApiToken]) -> Sele
             Workspace.summary_end,
             credential.id,
             touched,
+            expires,
         )
         .select_from(credential)
         .join(User, User.id == credential.user_id)
@@ -196,7 +199,7 @@ async def workspace_principal(
     conn: AsyncConnection, *, api_token: bool, hashed: str, workspace_id: int, now: datetime
 ) -> Row[Any] | None:
     """(user id, role, workspace id, timezone, currency, data_version, attribution model,
-    window, summary_end, credential id, last used) for a live credential, or None.
+    window, summary_end, credential id, last used, expires) for a live credential, or None.
 
     Role and the workspace columns are None when the user is not a member.
     """

@@ -83,13 +83,6 @@ def _metrics(value: str | None) -> list[str]:
     return keys
 
 
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
-
-
 @router.get(
     "/dashboard",
     response_model=DashboardPayload,
@@ -110,7 +103,7 @@ async def dashboard(
     req = service.DashboardRequest(timeframe, start, end, provider)
     prepared = service.prepare_dashboard(ctx, req, clock)
     headers = {"ETag": prepared.etag, "Cache-Control": "private, no-cache"}
-    if _etag_matches(request.headers.get("if-none-match"), prepared.etag):
+    if service.etag_matches(request.headers.get("if-none-match"), prepared.etag):
         return Response(status_code=304, headers=headers)
     body, cached = await service.dashboard_bytes(session, ctx, cache, req, prepared, clock)
     headers["X-Cache"] = "hit" if cached else "miss"

@@ -110,6 +110,14 @@ def prepare_dashboard(ctx: AuthContext, req: DashboardRequest, clock: Clock) -> 
     return Prepared(tf, key, etag)
 
 
+def etag_matches(header: str | None, etag: str) -> bool:
+    """True when an If-None-Match header names `etag` (or is `*`)."""
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
 async def dashboard_bytes(
     session: AsyncSession,
     ctx: AuthContext,
