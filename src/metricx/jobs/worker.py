@@ -35,6 +35,32 @@ async def _schedule(ctx: dict[str, Any]) -> dict[str, int]:
     return await tick(ctx["jc"])
 
 
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+async def _release_memory(ctx: dict[str, Any]) -> None:
+    """Hand the heap a job freed back to the system once no job is running.
+
+    A sync or attribution run builds large lists of rows; after it, glibc keeps the freed
+    arenas mapped, and over a day of jobs the worker's RSS only ever grew (the soak saw
+    +64 MB in ten minutes). Trimming costs a few milliseconds per idle moment.
+    """
+    worker = ctx.get("worker")
+    if worker is not None and getattr(worker, "job_tasks", None):
+        return
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def build_worker(
     settings: Settings,
     *,
@@ -92,13 +118,14 @@ def build_worker(
         if with_cron and settings.scheduler_interval_seconds > 0
         else []
     )
-    return Worker(
+    worker = Worker(
         functions=functions,
         cron_jobs=cron_jobs,
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         queue_name=queue_name,
         on_startup=startup,
         on_shutdown=shutdown,
+        after_job_end=_release_memory,
         burst=burst,
         handle_signals=handle_signals,
         max_jobs=max_jobs,
@@ -110,3 +137,5 @@ def build_worker(
         # deploy/compose.yaml's healthcheck reads this key ({queue}:health-check).
         health_check_interval=30,
     )
+    worker.ctx["worker"] = worker  # _release_memory asks it whether other jobs still run
+    return worker
