@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -127,6 +128,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = create_http_client(settings)
         for hook in app.state.startup_hooks:
             await hook(app)
+        # Everything built so far (modules, models, routes, compiled statements) lives as
+        # long as the process: move it out of the collector's way. Without this each
+        # full collection walked ~300,000 objects, a 130-260 ms stall of every request in
+        # flight, which was the p99 of the bench's cold and idle runs.
+        gc.collect()
+        gc.freeze()
         log.info(
             "app.started",
             database=app.state.db.dialect,
