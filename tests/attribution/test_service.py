@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from metricx.attribution import pixel_service
 from metricx.attribution.service import dashboard_attribution_block, run_attribution
@@ -46,7 +46,7 @@ def _order(ext: str, total: float, at: datetime, **kw) -> OrderRow:
         external_id=ext,
         created_at=at,
         order_date=at.date(),
-        updated_at=at,
+        updated_at=kw.pop("updated_at", at),
         currency="USD",
         total_micros=int(total * 1_000_000),
         **kw,
@@ -341,3 +341,78 @@ async def test_concurrent_runs_neither_lose_nor_duplicate(pg_db: Database) -> No
 
     await asyncio.gather(run(), run(), run())
     assert await count(pg_db, Attribution) == 25
+
+
+async def _credits(db: Database, ws: int) -> list[tuple]:
+    async with db.transaction() as s:
+        rows = (
+            await s.execute(
+                select(
+                    Attribution.order_id, Attribution.model, Attribution.window_days,
+                    Attribution.position, Attribution.channel, Attribution.entity_id,
+                    Attribution.confidence, Attribution.match_type, Attribution.credit,
+                    Attribution.revenue_micros,
+                ).where(Attribution.workspace_id == ws)
+            )
+        ).all()  # fmt: skip
+    return sorted(tuple(r) for r in rows)
+
+
+async def test_incremental_run_gives_what_a_full_run_gives(db: Database) -> None:
+    """Only changed orders are recomputed, and the result equals recomputing everything."""
+    t = await make_tenant(db)
+    ws = t.workspace_id
+    await seed(db, ws)
+    shop = await db_scalar(db, select(Connection.id).where(
+        Connection.workspace_id == ws, Connection.provider == "shopify"))  # fmt: skip
+    other = "b" * 64
+    async with db.transaction() as s:
+        # An order matched by nothing yet: its email is not known to any journey.
+        await upsert_orders(s, workspace_id=ws, connection_id=shop,
+                            rows=[_order("8", 40, NOW - timedelta(minutes=30),
+                                         customer_email_hash=other)])  # fmt: skip
+    async with db.transaction() as s:
+        assert (await run_attribution(s, ws))["orders"] == 6
+    # Move the first run two hours back and what it read three, beyond the overlap.
+    async with db.transaction() as s:
+        for table, column, hours in (("attributions", "computed_at", 2),
+                                     ("shopify_orders", "updated_at", 3),
+                                     ("pixel_events", "received_at", 3)):  # fmt: skip
+            await s.execute(text(f"UPDATE {table} SET {column} = :at"),
+                            {"at": NOW - timedelta(hours=hours)})  # fmt: skip
+
+    async with db.transaction() as s:
+        await pixel_service.store_events(s, [
+            # v-2 turns out to have come from a Google ad before their order (late event).
+            _event(ws, "e6", "v-2", NOW - timedelta(days=4),
+                   url="https://shop.test/?utm_source=google&utm_medium=cpc&gclid=G"),
+            # A new visitor checks out: their order teaches the journey an email.
+            _event(ws, "e7", "v-3", NOW - timedelta(hours=3),
+                   url="https://shop.test/?utm_source=facebook&utm_campaign=111&ad_id=999"),
+            _event(ws, "e8", "v-3", NOW - timedelta(minutes=1), name="checkout_completed",
+                   checkout_token="tok-7", url="https://shop.test/thanks"),
+        ])  # fmt: skip
+        await upsert_orders(s, workspace_id=ws, connection_id=shop, rows=[
+            _order("7", 70, NOW, checkout_token="tok-7", customer_email_hash=other),
+            # A refund on order 3 (Shopify's updated_at moves on).
+            _order("3", 30, NOW - timedelta(minutes=2), updated_at=NOW,
+                   landing_site="/?utm_source=tiktok&utm_medium=paid", utm_source="tiktok",
+                   utm_medium="paid", refunded_micros=10_000_000),
+        ])  # fmt: skip
+    async with db.transaction() as s:
+        incremental = await run_attribution(s, ws)
+    # Orders 2 (new touch), 3 (refund), 7 (new) and 8 (the email order 7 taught), not 1,4,5.
+    assert incremental["orders"] == 4, incremental
+    after_incremental = await _credits(db, ws)
+    async with db.transaction() as s:
+        assert (await run_attribution(s, ws, full=True))["orders"] == 7
+    assert after_incremental == await _credits(db, ws)
+    by_order = {c[0]: c for c in after_incremental if c[1] == "last_click"}
+    assert len(by_order) == 7
+    channels = {c[0]: c[4] for c in after_incremental if c[1] == "first_click"}
+    assert "google" in channels.values() or "paid_search" in channels.values(), channels
+
+
+async def db_scalar(db: Database, stmt):  # type: ignore[no-untyped-def]
+    async with db.transaction() as s:
+        return await s.scalar(stmt)
