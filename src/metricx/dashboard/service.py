@@ -8,6 +8,7 @@ normalised parameters and resolved dates; the ETag is derived from that key, so 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from metricx.attribution.queries import OrderTotals
 from metricx.attribution.reads import dashboard_attribution_block
 from metricx.cache import Cache
 from metricx.dashboard import queries
-from metricx.metrics import engine
+from metricx.metrics import engine, summaries
 from metricx.metrics.registry import METRICS, raw_value
 from metricx.metrics.schemas import Filters, SemanticQuery, TimeframeSpec
 from metricx.metrics.timeframes import Clock, Timeframe, resolve
@@ -149,34 +150,41 @@ async def build_dashboard(
         {**base, "metrics": KPI_KEYS, "compare": True, "series": True, "breakdown": "provider"}
     )
     tf = main.timeframe
-    creatives = await run(
-        {
-            **base,
-            "metrics": CREATIVE_METRICS,
-            "compare": False,
-            "totals": False,
-            "breakdown": {
-                "by": "ad",
-                "sort": "spend",
-                "limit": TOP_CREATIVES,
-                "with_data_only": True,
-            },
-        }
-    )
-    campaigns = await run(
-        {
-            **base,
-            "metrics": CAMPAIGN_METRICS,
-            "compare": False,
-            "totals": False,
-            "breakdown": {
-                "by": "campaign",
-                "sort": "spend",
-                "limit": TOP_CAMPAIGNS,
-                "with_data_only": True,
-            },
-        }
-    )
+    creatives_query = {
+        **base,
+        "metrics": CREATIVE_METRICS,
+        "compare": False,
+        "totals": False,
+        "breakdown": {"by": "ad", "sort": "spend", "limit": TOP_CREATIVES, "with_data_only": True},
+    }
+    campaigns_query = {
+        **base,
+        "metrics": CAMPAIGN_METRICS,
+        "compare": False,
+        "totals": False,
+        "breakdown": {
+            "by": "campaign",
+            "sort": "spend",
+            "limit": TOP_CAMPAIGNS,
+            "with_data_only": True,
+        },
+    }
+    if summaries.usable(ctx, tf):
+        creatives = await run(creatives_query)
+        campaigns = await run(campaigns_query)
+    else:
+        # Off the summaries both rankings sum the range's facts (25 ms each on a workspace
+        # of 2,500 ads): run them side by side, the second on a connection of its own.
+        async with AsyncSession(session.bind, expire_on_commit=False) as other:
+
+            async def run_other() -> engine.QueryResult:
+                query = SemanticQuery.model_validate(campaigns_query)
+                return await engine.run(other, ctx, query, clock=clock)
+
+            async with asyncio.TaskGroup() as group:
+                creatives_task = group.create_task(run(creatives_query))
+                campaigns_task = group.create_task(run_other())
+        creatives, campaigns = creatives_task.result(), campaigns_task.result()
     name, connections = await queries.workspace_status(session, ctx)
     attribution = await dashboard_attribution_block(
         session, ctx, tf.start, tf.end, known=_order_totals(main)
