@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 30_000
     db_connect_timeout: float = 5.0
     slow_query_ms: float = 100.0
+    # Fact-summing statements (custom ranges, entity pages) running at once per process.
+    heavy_query_concurrency: int = 2
     log_level: str = "INFO"
     log_json: bool = False
 

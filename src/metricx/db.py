@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -173,10 +175,40 @@ def create_null_pool_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, poolclass=NullPool)
 
 
+# Statements that sum raw facts over a range (custom-range rankings, entity pages and their
+# sparklines) cost tens to hundreds of milliseconds of PostgreSQL CPU each. Ten of them at
+# once took both cores, and the cheap requests beside them (sign-in checks, cached pages
+# that still authenticate) waited in PostgreSQL's run queue: /api/auth/me went from 40 ms
+# to 660 ms p99. A per-process gate keeps a few running and queues the rest in the API,
+# where waiting costs nothing.
+_heavy_limit = 2
+_heavy_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def set_heavy_query_limit(limit: int) -> None:
+    """How many fact-summing statements may run at once in this process (from settings)."""
+    global _heavy_limit
+    if max(1, limit) != _heavy_limit:
+        _heavy_limit = max(1, limit)
+        _heavy_gates.clear()
+
+
+def heavy_query_slot() -> asyncio.Semaphore:
+    """The gate for fact-summing statements in this process (`async with heavy_query_slot()`)."""
+    loop = asyncio.get_running_loop()
+    gate = _heavy_gates.get(loop)
+    if gate is None:
+        gate = _heavy_gates[loop] = asyncio.Semaphore(_heavy_limit)
+    return gate
+
+
 class Database:
     """The engine plus its session factory; one per process."""
 
     def __init__(self, settings: Settings, *, url: str | None = None) -> None:
+        set_heavy_query_limit(settings.heavy_query_concurrency)
         self.settings = settings
         self.engine = create_engine(settings, url=url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)

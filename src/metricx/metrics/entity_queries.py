@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from metricx.db import heavy_query_slot
 from metricx.errors import ValidationFailed
 from metricx.metrics import summaries, tree
 from metricx.metrics.queries import AD_COLUMNS, Sums, as_date, as_number, lower_bound
@@ -133,7 +134,11 @@ async def entity_rows(
     else:
         stmt = _listing(agg, row, ctx, filters, level, sort, descending, limit, offset,
                         inner=with_data_only or bool(filters.entity_ids))  # fmt: skip
-    result = (await session.execute(stmt)).all()
+    if use_summary:
+        result = (await session.execute(stmt)).all()
+    else:
+        async with heavy_query_slot():
+            result = (await session.execute(stmt)).all()
     rows = []
     total = 0
     for r in result:
@@ -259,7 +264,9 @@ async def entity_series(
         ctx,
     ).group_by(entities.c.target_id, MetricFact.event_date)
     out: dict[int, dict[date, Sums]] = {}
-    for r in (await session.execute(stmt)).all():
+    async with heavy_query_slot():
+        rows = (await session.execute(stmt)).all()
+    for r in rows:
         out.setdefault(r.target_id, {})[as_date(r.event_date)] = {
             k: as_number(getattr(r, k)) for k in AD_COLUMNS
         }
