@@ -76,6 +76,13 @@ async def _until(condition, seconds: float = 10.0) -> None:  # type: ignore[no-u
         await asyncio.sleep(0.02)
 
 
+async def _signed_in(db: Database, client: httpx.AsyncClient, days: int):  # type: ignore[no-untyped-def]
+    """A dataset of `days`, its owner's auth header, and its last-7-days dashboard URL."""
+    ds = await build(db, today=TODAY, days=days)
+    headers = await login_headers(client, ds.tenant.email)
+    return ds, headers, f"/api/workspaces/{ds.tenant.workspace_id}/dashboard?timeframe=last_7_days"
+
+
 async def _heard(client: httpx.AsyncClient) -> None:
     """Wait until this process has heard every change committed so far."""
     assert await _app(client).state.change_barrier()
@@ -85,9 +92,7 @@ async def test_cached_context_serves_without_sql_and_dies_with_the_session(
     pg_db: Database, processes: list[httpx.AsyncClient]
 ) -> None:
     a, b = processes
-    ds = await build(pg_db, today=TODAY, days=20)
-    headers = await login_headers(a, ds.tenant.email)
-    url = f"/api/workspaces/{ds.tenant.workspace_id}/dashboard?timeframe=last_7_days"
+    ds, headers, url = await _signed_in(pg_db, a, days=20)
     first = await a.get(url, headers=headers)
     assert first.status_code == 200 and first.headers["x-cache"] == "miss"
     hit = await a.get(url, headers=headers)
@@ -110,9 +115,7 @@ async def test_a_write_in_another_process_invalidates_the_cached_dashboard(
     pg_db: Database, processes: list[httpx.AsyncClient]
 ) -> None:
     a, _b = processes
-    ds = await build(pg_db, today=TODAY, days=20)
-    headers = await login_headers(a, ds.tenant.email)
-    url = f"/api/workspaces/{ds.tenant.workspace_id}/dashboard?timeframe=last_7_days"
+    ds, headers, url = await _signed_in(pg_db, a, days=20)
     first = await a.get(url, headers=headers)
     assert (await a.get(url, headers=headers)).headers["x-cache"] == "hit"
     etag = first.headers["etag"]
@@ -179,9 +182,7 @@ async def test_without_the_feed_every_request_reads_the_database(
 ) -> None:
     """A dropped LISTEN connection turns the cache off until the feed is back."""
     a, _b = processes
-    ds = await build(pg_db, today=TODAY, days=10)
-    headers = await login_headers(a, ds.tenant.email)
-    url = f"/api/workspaces/{ds.tenant.workspace_id}/dashboard?timeframe=last_7_days"
+    _ds, headers, url = await _signed_in(pg_db, a, days=10)
     await a.get(url, headers=headers)
     assert _queries(await a.get(url, headers=headers)) == 0
     principals = _app(a).state.principals
