@@ -158,6 +158,8 @@ def database_unavailable(exc: BaseException | None) -> bool:
     for _ in range(8):
         if exc is None:
             return False
+        if isinstance(exc, BaseExceptionGroup):
+            return any(database_unavailable(e) for e in exc.exceptions)
         if isinstance(exc, sa_exc.TimeoutError | ConnectionError | OSError):
             return True
         if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:

@@ -29,6 +29,9 @@ def _chained(outer: Exception, cause: BaseException) -> Exception:
         (sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
         (sa_exc.DBAPIError("SELECT 1", {}, Exception("syntax error")), False),
         (ValueError("bad input"), False),
+        # Concurrent work (a TaskGroup) reports an outage inside a group.
+        (ExceptionGroup("tasks", [ValueError("x"), ConnectionRefusedError(111, "no")]), True),
+        (ExceptionGroup("tasks", [ValueError("x")]), False),
         (None, False),
     ],
 )

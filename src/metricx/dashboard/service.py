@@ -9,6 +9,7 @@ normalised parameters and resolved dates; the ETag is derived from that key, so 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -181,10 +182,17 @@ async def build_dashboard(
                 query = SemanticQuery.model_validate(campaigns_query)
                 return await engine.run(other, ctx, query, clock=clock)
 
-            async with asyncio.TaskGroup() as group:
-                creatives_task = group.create_task(run(creatives_query))
-                campaigns_task = group.create_task(run_other())
-        creatives, campaigns = creatives_task.result(), campaigns_task.result()
+            # A plain task, not a TaskGroup: its ExceptionGroup would hide a database
+            # outage (a 503) behind a 500.
+            creatives_task = asyncio.create_task(run(creatives_query))
+            try:
+                campaigns = await run_other()
+            except BaseException:
+                creatives_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await creatives_task
+                raise
+            creatives = await creatives_task
     name, connections = await queries.workspace_status(session, ctx)
     attribution = await dashboard_attribution_block(
         session, ctx, tf.start, tf.end, known=_order_totals(main)
