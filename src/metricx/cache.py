@@ -112,6 +112,14 @@ class Cache:
 
     async def get(self, key: str) -> bytes | None:
         """The cached value, or None on a miss or a backend failure."""
+        return await self._read(key, count_miss=True)
+
+    async def get_if_present(self, key: str) -> bytes | None:
+        """The cached value, counting only a hit: for a caller that hands misses on to
+        `get_or_compute` (which counts them)."""
+        return await self._read(key, count_miss=False)
+
+    async def _read(self, key: str, *, count_miss: bool) -> bytes | None:
         if self.backend is None:
             return None
         try:
@@ -121,29 +129,12 @@ class Cache:
             CACHE_EVENTS.labels("error").inc()
             log.warning("cache.get_failed", error=str(exc)[:200])
             return None
-        if value is None:
-            self.misses += 1
-            CACHE_EVENTS.labels("miss").inc()
-        else:
-            self.hits += 1
-            CACHE_EVENTS.labels("hit").inc()
-        return value
-
-    async def get_if_present(self, key: str) -> bytes | None:
-        """The cached value, counting only a hit: for a caller that hands misses on to
-        `get_or_compute` (which counts them)."""
-        if self.backend is None:
-            return None
-        try:
-            value = await self.backend.get(key)
-        except Exception as exc:
-            self.errors += 1
-            CACHE_EVENTS.labels("error").inc()
-            log.warning("cache.get_failed", error=str(exc)[:200])
-            return None
         if value is not None:
             self.hits += 1
             CACHE_EVENTS.labels("hit").inc()
+        elif count_miss:
+            self.misses += 1
+            CACHE_EVENTS.labels("miss").inc()
         return value
 
     async def set(self, key: str, value: bytes, ttl: int | None = None) -> None:

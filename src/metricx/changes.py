@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 log = structlog.get_logger("metricx.changes")
 
 CHANNEL = "metricx_changes"
+# The tables whose row changes migration 0003's triggers announce on CHANNEL.
+WATCHED_TABLES = ("workspaces", "memberships", "users", "auth_sessions", "api_tokens")
 RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)
 BARRIER_SECONDS = 2.0
 
@@ -95,14 +97,16 @@ class ChangeFeed:
             return True
         except Exception as exc:
             log.warning("changes.barrier_failed", error=type(exc).__name__)
-            for reset in self._resets:
-                reset()
+            self._reset_subscribers()
             return False
         finally:
             self._barriers.pop(ident, None)
 
     def _set_live(self, live: bool) -> None:
         self.live = live
+        self._reset_subscribers()
+
+    def _reset_subscribers(self) -> None:
         for reset in self._resets:
             reset()
 

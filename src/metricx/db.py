@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from metricx.changes import WATCHED_TABLES
 from metricx.config import Settings
 
 log = structlog.get_logger("metricx.db")
@@ -47,8 +48,7 @@ query_stats: contextvars.ContextVar[QueryStats | None] = contextvars.ContextVar(
 
 # DML on the tables whose triggers notify the change feed (migration 0003).
 _WATCHED_WRITE = re.compile(
-    r"\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+INTO)\s+\"?"
-    r"(?:workspaces|memberships|users|auth_sessions|api_tokens)\b",
+    r"\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+INTO)\s+\"?(?:" + "|".join(WATCHED_TABLES) + r")\b",
     re.IGNORECASE,
 )
 

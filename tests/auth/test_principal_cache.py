@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from metricx.auth.principals import PrincipalCache
-from metricx.changes import ChangeFeed
+from metricx.changes import WATCHED_TABLES, ChangeFeed
 from metricx.db import Database
 from metricx.main import create_app
 from metricx.sync.writer import FactRow, upsert_facts
@@ -243,6 +243,16 @@ async def test_fast_path_answers_like_the_route(
     forged = await a.get(base, params={"timeframe": "last_30_days"},
                          headers={"Authorization": token[:-2] + "xx"})  # fmt: skip
     assert forged.status_code == 401
+
+
+async def test_every_watched_table_has_its_trigger(pg_db: Database) -> None:
+    """The tables the edge treats as announced are the ones PostgreSQL announces."""
+    async with pg_db.transaction() as s:
+        tables = await s.scalars(
+            text("SELECT tgrelid::regclass::text FROM pg_trigger "
+                 "WHERE tgname LIKE 'metricx_notify_%' AND NOT tgisinternal")
+        )  # fmt: skip
+        assert sorted(tables.all()) == sorted(WATCHED_TABLES)
 
 
 class _StubFeed(ChangeFeed):

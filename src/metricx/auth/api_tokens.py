@@ -7,7 +7,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.auth import repository
-from metricx.auth.tokens import API_TOKEN_PREFIX, new_token, token_hash, verify_signature
+from metricx.auth.tokens import (
+    API_TOKEN_PREFIX,
+    new_token,
+    token_hash,
+    well_formed,
+)
 from metricx.config import Settings
 from metricx.errors import NotFound, ValidationFailed
 from metricx.models import ApiToken, User, utcnow
@@ -55,9 +60,7 @@ async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> 
 
 async def user_for_api_token(session: AsyncSession, settings: Settings, secret: str) -> User | None:
     """The user behind a presented API token, if it is valid, live and unrevoked."""
-    if not secret.startswith(API_TOKEN_PREFIX) or len(secret) > 200:
-        return None
-    if verify_signature(settings.secret, secret) is None:
+    if not well_formed(settings.secret, secret, API_TOKEN_PREFIX):
         return None
     now = utcnow()
     found = await repository.get_api_token(session, token_hash(secret), now)

@@ -13,13 +13,13 @@ from metricx.auth.cookies import SESSION_COOKIE
 from metricx.auth.csrf import UNSAFE_METHODS, verify_csrf
 from metricx.auth.principals import PrincipalCache, PrincipalKey
 from metricx.auth.ratelimit import RateLimiter
-from metricx.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, token_hash, verify_signature
+from metricx.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, token_hash, well_formed
 from metricx.config import Settings
 from metricx.db import Database
 from metricx.deps import DatabaseDep, SessionDep, SettingsDep
 from metricx.errors import Forbidden, NotAuthenticated, NotFound
 from metricx.models import User, utcnow
-from metricx.tenancy import AuthContext
+from metricx.tenancy import AuthContext, workspace_context_for
 
 MAX_ID = 2**63 - 1
 AUTH_SESSION = "session"
@@ -101,12 +101,7 @@ def _credential(request: Request, settings: Settings) -> tuple[str, bool, bool]:
     if not token:
         raise NotAuthenticated("Sign in to continue.")
     api_token = token.startswith(API_TOKEN_PREFIX) and not from_cookie
-    prefix = API_TOKEN_PREFIX if api_token else SESSION_PREFIX
-    if (
-        not token.startswith(prefix)
-        or len(token) > 200
-        or verify_signature(settings.secret, token) is None
-    ):
+    if not well_formed(settings.secret, token, API_TOKEN_PREFIX if api_token else SESSION_PREFIX):
         raise NotAuthenticated(_EXPIRED)
     return token, api_token, from_cookie
 
@@ -168,26 +163,15 @@ async def _lookup(
         raise NotAuthenticated(_EXPIRED)
     if from_cookie and request.method in UNSAFE_METHODS:
         await verify_csrf(request, request.app.state.settings.secret, token)
-    (user_id, role, ws_id, timezone, currency, data_version, model, window, summary_end,
-     credential_id, last_used, expires) = row  # fmt: skip
+    last_used = row.last_used_at
     if api_token and (last_used is None or now - last_used > api_tokens.TOUCH_INTERVAL):
         # Written with the request; the notification it causes drops this user's entries.
-        await auth_repo.touch_api_token(session, credential_id, now)
-    if role is None:
+        await auth_repo.touch_api_token(session, row.credential_id, now)
+    if row.role is None:
         raise NotFound("Workspace not found.")
-    ctx = AuthContext(
-        user_id=user_id,
-        workspace_id=ws_id,
-        role=role,
-        timezone=timezone,
-        currency=currency,
-        data_version=data_version,
-        attribution_model=model,
-        attribution_window_days=window,
-        summary_end=summary_end,
-    )
+    ctx = workspace_context_for(row.user_id, row, row.role)
     if principals is not None:
-        principals.store(key, ctx, began, expires)
+        principals.store(key, ctx, began, row.expires_at)
     return ctx
 
 

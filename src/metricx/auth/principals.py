@@ -25,7 +25,6 @@ from metricx.changes import ChangeFeed, asyncpg_dsn
 from metricx.tenancy import AuthContext
 
 PrincipalKey = tuple[str, bool, int]  # (credential hash, is API token, workspace id)
-Key = PrincipalKey
 
 
 class PrincipalCache:
@@ -35,9 +34,9 @@ class PrincipalCache:
         self.feed = feed
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: OrderedDict[Key, tuple[AuthContext, float]] = OrderedDict()
-        self._by_workspace: dict[int, set[Key]] = {}
-        self._by_user: dict[int, set[Key]] = {}
+        self._entries: OrderedDict[PrincipalKey, tuple[AuthContext, float]] = OrderedDict()
+        self._by_workspace: dict[int, set[PrincipalKey]] = {}
+        self._by_user: dict[int, set[PrincipalKey]] = {}
         # Sequence number of the last notification naming each workspace / user, and of
         # the last reset: a lookup begun before one of them may have read stale rows.
         self._seq = 0
@@ -46,7 +45,7 @@ class PrincipalCache:
         self._user_seq: dict[int, int] = {}
         feed.subscribe(self._changed, self.clear)
 
-    def get(self, key: Key) -> AuthContext | None:
+    def get(self, key: PrincipalKey) -> AuthContext | None:
         """The cached context, or None (not cached, expired, or the feed is down)."""
         if not self.feed.live:
             return None
@@ -64,7 +63,7 @@ class PrincipalCache:
         return self._seq
 
     def store(
-        self, key: Key, ctx: AuthContext, began: int, credential_expires: datetime | None
+        self, key: PrincipalKey, ctx: AuthContext, began: int, credential_expires: datetime | None
     ) -> None:
         """Keep `ctx` unless a change to its workspace or user arrived since `began`."""
         if not self.feed.live or self._reset_seq > began:
@@ -113,7 +112,7 @@ class PrincipalCache:
         for key in keys:
             self._drop(key)
 
-    def _drop(self, key: Key) -> None:
+    def _drop(self, key: PrincipalKey) -> None:
         item = self._entries.pop(key, None)
         if item is None:
             return

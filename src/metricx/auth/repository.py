@@ -154,7 +154,7 @@ def _principal_statement(credential: type[AuthSession] | type[ApiToken]) -> Sele
             AuthSession.expires_at > bindparam("now"),
             AuthSession.session_version == User.session_version,
         ]
-        touched = literal_column("NULL").label("last_used_at")
+        touched = literal_column("NULL")
         expires = AuthSession.expires_at
     else:
         live = [
@@ -166,18 +166,19 @@ def _principal_statement(credential: type[AuthSession] | type[ApiToken]) -> Sele
         expires = ApiToken.expires_at
     return (
         select(
-            User.id,
+            User.id.label("user_id"),
             Membership.role,
-            Workspace.id,
+            # Named as the Workspace's own attributes: the row stands in for it.
+            Workspace.id.label("id"),
             Workspace.timezone,
             Workspace.currency,
             Workspace.data_version,
             Workspace.attribution_model,
             Workspace.attribution_window_days,
             Workspace.summary_end,
-            credential.id,
-            touched,
-            expires,
+            credential.id.label("credential_id"),
+            touched.label("last_used_at"),
+            expires.label("expires_at"),
         )
         .select_from(credential)
         .join(User, User.id == credential.user_id)
@@ -198,8 +199,8 @@ _API_TOKEN_PRINCIPAL = _principal_statement(ApiToken)
 async def workspace_principal(
     conn: AsyncConnection, *, api_token: bool, hashed: str, workspace_id: int, now: datetime
 ) -> Row[Any] | None:
-    """(user id, role, workspace id, timezone, currency, data_version, attribution model,
-    window, summary_end, credential id, last used, expires) for a live credential, or None.
+    """A live credential's user_id, role, credential_id, last_used_at and expires_at, with
+    the workspace's columns under their own names (id, timezone, ... summary_end); or None.
 
     Role and the workspace columns are None when the user is not a member.
     """

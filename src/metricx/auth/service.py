@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metricx.auth import repository
 from metricx.auth.passwords import hash_password, verify_password
-from metricx.auth.tokens import SESSION_PREFIX, new_token, token_hash, verify_signature
+from metricx.auth.tokens import SESSION_PREFIX, new_token, token_hash, well_formed
 from metricx.config import Settings
 from metricx.errors import Conflict, NotAuthenticated, ValidationFailed
 from metricx.models import AuthSession, User, utcnow
@@ -67,9 +67,7 @@ async def start_session(
 
 async def user_for_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
     """The user a presented session token belongs to, if it is valid and live."""
-    if not token.startswith(SESSION_PREFIX) or len(token) > 200:
-        return None
-    if verify_signature(settings.secret, token) is None:
+    if not well_formed(settings.secret, token, SESSION_PREFIX):
         return None
     found = await repository.get_live_session(session, token_hash(token), utcnow())
     return found[1] if found else None

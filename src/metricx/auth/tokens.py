@@ -31,6 +31,18 @@ def verify_signature(secret: str, token: str) -> str | None:
     return raw
 
 
+MAX_TOKEN_LENGTH = 200
+
+
+def well_formed(secret: str, token: str, prefix: str) -> bool:
+    """True for a token of this kind, of sane length, whose signature matches."""
+    return (
+        token.startswith(prefix)
+        and len(token) <= MAX_TOKEN_LENGTH
+        and verify_signature(secret, token) is not None
+    )
+
+
 def token_hash(token: str) -> str:
     """What the database stores for a token."""
     return hashlib.sha256(token.encode()).hexdigest()

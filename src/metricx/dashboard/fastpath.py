@@ -15,7 +15,7 @@ authorised from the database or rejected.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -23,13 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from metricx.auth.deps import AUTH_API_TOKEN, AUTH_SESSION, MAX_ID, credential_key
 from metricx.dashboard import service
+from metricx.dashboard.router import Provider
 from metricx.errors import MetricxError
 from metricx.metrics.timeframes import TIMEFRAME_KEYS, system_clock
 
 PATH = re.compile(r"/api/workspaces/([1-9][0-9]{0,18})/dashboard")
 ROUTE_PATH = "/api/workspaces/{workspace_id}/dashboard"
 PRESETS = frozenset(TIMEFRAME_KEYS) - {"custom"}
-PROVIDERS = frozenset({"meta", "google", "tiktok", "csv"})
+PROVIDERS = frozenset(get_args(Provider))
 
 
 class CachedDashboardMiddleware:

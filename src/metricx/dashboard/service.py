@@ -142,8 +142,8 @@ async def build_dashboard(
     """Compute the unified dashboard payload."""
     spec, filters = req.spec(), req.filters()
 
-    async def run(query: dict[str, Any]) -> engine.QueryResult:
-        return await engine.run(session, ctx, SemanticQuery.model_validate(query), clock=clock)
+    async def run(query: dict[str, Any], on: AsyncSession = session) -> engine.QueryResult:
+        return await engine.run(on, ctx, SemanticQuery.model_validate(query), clock=clock)
 
     base = {"timeframe": spec, "filters": filters}
     # One statement for ad totals, daily series and spend mix; one for orders.
@@ -177,16 +177,11 @@ async def build_dashboard(
         # Off the summaries both rankings sum the range's facts (25 ms each on a workspace
         # of 2,500 ads): run them side by side, the second on a connection of its own.
         async with AsyncSession(session.bind, expire_on_commit=False) as other:
-
-            async def run_other() -> engine.QueryResult:
-                query = SemanticQuery.model_validate(campaigns_query)
-                return await engine.run(other, ctx, query, clock=clock)
-
             # A plain task, not a TaskGroup: its ExceptionGroup would hide a database
             # outage (a 503) behind a 500.
             creatives_task = asyncio.create_task(run(creatives_query))
             try:
-                campaigns = await run_other()
+                campaigns = await run(campaigns_query, other)
             except BaseException:
                 creatives_task.cancel()
                 with contextlib.suppress(BaseException):
